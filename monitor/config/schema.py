@@ -1,0 +1,133 @@
+"""The shape of config.yaml: frozen pydantic models, unknown keys forbidden.
+
+Every key here is documented in docs/configuration.md (a test checks that). Cross-checks
+between sections (unknown entity, digest or channel; duplicate names; cron syntax; rule
+syntax) live in ``monitor.config.checks``; locating errors in the file lives in
+``monitor.config.loader``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
+
+from monitor.config.units import parse_duration, parse_size
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+ByteSize = Annotated[int, BeforeValidator(parse_size)]
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class HttpSettings(Model):
+    user_agent: str = "monitor/0.1 (news monitoring; +https://github.com/monitor-news/monitor)"
+    timeout: Duration = timedelta(seconds=20)
+    connect_timeout: Duration = timedelta(seconds=10)
+    max_feed_bytes: ByteSize = 10 * 1024 * 1024
+    max_article_bytes: ByteSize = 5 * 1024 * 1024
+    max_redirects: Annotated[int, Field(ge=0, le=20)] = 5
+    concurrency: Annotated[int, Field(ge=1, le=1000)] = 16
+    per_host: Annotated[int, Field(ge=1, le=100)] = 2
+    allow_networks: tuple[Network, ...] = ()
+    listen: str | None = None
+
+
+class Defaults(Model):
+    poll_interval: Duration = timedelta(minutes=10)
+    min_interval: Duration = timedelta(minutes=5)
+    max_interval: Duration = timedelta(hours=6)
+    fetch_articles: bool = True
+    backfill: Duration = timedelta(hours=24)
+    max_new_per_poll: Annotated[int, Field(ge=1)] = 200
+    retention: Duration = timedelta(days=90)
+
+
+class Feed(Model):
+    name: Name
+    url: str
+    tags: tuple[str, ...] = ()
+    interval: Duration | Literal["auto"] | None = None
+    fetch_articles: bool | None = None
+    enabled: bool = True
+
+
+class Novelty(Model):
+    track: tuple[str, ...]
+    within: Annotated[int, Field(ge=1, le=1000)] = 30
+    unseen_for: Duration = timedelta(days=90)
+
+
+class Rule(Model):
+    name: Name
+    query: str
+    notify: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    priority: int = 0
+    enabled: bool = True
+    group: str | None = None
+    novelty: Novelty | None = None
+
+
+class Digest(Model):
+    name: Name
+    schedule: str | None = None
+    timezone: str = "UTC"
+    immediate: bool = False
+    channels: tuple[str, ...]
+    max_stories: Annotated[int, Field(ge=1, le=1000)] = 50
+    send_empty: bool = False
+    title: str | None = None
+
+
+class FileChannel(Model):
+    type: Literal["file"]
+    path: str = "digests/"
+
+
+class EmailChannel(Model):
+    type: Literal["email"]
+    host: str
+    port: Annotated[int, Field(ge=1, le=65535)] = 587
+    tls: Literal["starttls", "implicit", "none"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    from_: str = Field(alias="from")
+    to: tuple[str, ...]
+    list_unsubscribe: str | None = None
+    timeout: Duration = timedelta(seconds=30)
+
+
+class SlackChannel(Model):
+    type: Literal["slack"]
+    webhook_url: SecretStr
+
+
+class WebhookChannel(Model):
+    type: Literal["webhook"]
+    url: str
+    secret: SecretStr
+
+
+Channel = Annotated[
+    FileChannel | EmailChannel | SlackChannel | WebhookChannel, Field(discriminator="type")
+]
+
+
+class Config(Model):
+    storage: str = "sqlite:///state/monitor.db"
+    templates_dir: str | None = None
+    http: HttpSettings = HttpSettings()
+    defaults: Defaults = Defaults()
+    feeds: tuple[Feed, ...] = ()
+    entities: dict[str, tuple[str, ...]] = {}
+    rules: tuple[Rule, ...] = ()
+    digests: tuple[Digest, ...] = ()
+    channels: dict[str, Channel] = {}
