@@ -1,9 +1,12 @@
 """The shape of config.yaml: frozen pydantic models, unknown keys forbidden.
 
-Every key here is documented in docs/configuration.md (a test checks that). Cross-checks
-between sections (unknown entity, digest or channel; duplicate names; cron syntax; rule
-syntax) live in ``monitor.config.checks``; locating errors in the file lives in
-``monitor.config.loader``.
+Every key here is documented in docs/configuration.md (a test checks that). Reading the YAML
+with positions lives in ``monitor.config.source``, ``${VAR}`` resolution in
+``monitor.config.envvars``, cross-checks between sections (unknown entity, digest or channel;
+duplicate names; cron; rule syntax) in ``monitor.config.checks``, and locating every error in
+the file in ``monitor.config.loader``. The loader resolves relative paths (``storage``'s
+SQLite file, ``templates_dir``, a file channel's ``path``) against the config file's
+directory, so a loaded ``Config`` holds absolute paths.
 """
 
 from __future__ import annotations
@@ -12,14 +15,30 @@ import ipaddress
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, Strict
 
 from monitor.config.units import parse_duration, parse_size
 
+
+def _parse_interval(value: object) -> object:
+    if value == "auto":
+        return value
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise ValueError("expected 'auto' or a duration such as 10m, 1h or 6h") from None
+
+
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 ByteSize = Annotated[int, BeforeValidator(parse_size)]
+# YAML 1.2 reads yes/no/on/off as strings; a flag takes exactly true or false.
+Flag = Annotated[bool, Strict()]
+# A feed's poll interval: a duration, or "auto" to follow how often the feed publishes.
+Interval = Annotated[timedelta | Literal["auto"], BeforeValidator(_parse_interval)]
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+# A list that must name at least one thing (channels of a digest, recipients, aliases).
+Names = Annotated[tuple[Name, ...], Field(min_length=1)]
 
 
 class Model(BaseModel):
@@ -43,7 +62,7 @@ class Defaults(Model):
     poll_interval: Duration = timedelta(minutes=10)
     min_interval: Duration = timedelta(minutes=5)
     max_interval: Duration = timedelta(hours=6)
-    fetch_articles: bool = True
+    fetch_articles: Flag = True
     backfill: Duration = timedelta(hours=24)
     max_new_per_poll: Annotated[int, Field(ge=1)] = 200
     retention: Duration = timedelta(days=90)
@@ -53,13 +72,13 @@ class Feed(Model):
     name: Name
     url: str
     tags: tuple[str, ...] = ()
-    interval: Duration | Literal["auto"] | None = None
-    fetch_articles: bool | None = None
-    enabled: bool = True
+    interval: Interval | None = None
+    fetch_articles: Flag | None = None
+    enabled: Flag = True
 
 
 class Novelty(Model):
-    track: tuple[str, ...]
+    track: Names
     within: Annotated[int, Field(ge=1, le=1000)] = 30
     unseen_for: Duration = timedelta(days=90)
 
@@ -71,7 +90,7 @@ class Rule(Model):
     sources: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
     priority: int = 0
-    enabled: bool = True
+    enabled: Flag = True
     group: str | None = None
     novelty: Novelty | None = None
 
@@ -80,10 +99,10 @@ class Digest(Model):
     name: Name
     schedule: str | None = None
     timezone: str = "UTC"
-    immediate: bool = False
-    channels: tuple[str, ...]
+    immediate: Flag = False
+    channels: Names
     max_stories: Annotated[int, Field(ge=1, le=1000)] = 50
-    send_empty: bool = False
+    send_empty: Flag = False
     title: str | None = None
 
 
@@ -100,7 +119,7 @@ class EmailChannel(Model):
     username: str | None = None
     password: SecretStr | None = None
     from_: str = Field(alias="from")
-    to: tuple[str, ...]
+    to: Names
     list_unsubscribe: str | None = None
     timeout: Duration = timedelta(seconds=30)
 
@@ -127,7 +146,7 @@ class Config(Model):
     http: HttpSettings = HttpSettings()
     defaults: Defaults = Defaults()
     feeds: tuple[Feed, ...] = ()
-    entities: dict[str, tuple[str, ...]] = {}
+    entities: dict[str, Names] = {}
     rules: tuple[Rule, ...] = ()
     digests: tuple[Digest, ...] = ()
     channels: dict[str, Channel] = {}
