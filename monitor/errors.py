@@ -27,8 +27,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def _rebuild_error(
+    cls: type[MonitorError], args: tuple[object, ...], state: dict[str, object]
+) -> MonitorError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
 class MonitorError(Exception):
     """Base of every error monitor raises on purpose."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Subclasses take their fields, not the message, in __init__: rebuild from the state
+        # so errors survive pickling across the worker-process boundary.
+        return _rebuild_error, (type(self), self.args, dict(self.__dict__))
 
 
 @dataclass(frozen=True)

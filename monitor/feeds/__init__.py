@@ -1,0 +1,1 @@
+"""Feeds: fetch (edge), parse, identity and schedule (pure core)."""

@@ -1,0 +1,181 @@
+"""WorkerPool: real pebble worker processes, killed on time or memory breach."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TypeVar
+
+import pytest
+
+from monitor.errors import FeedParseError, WorkerError
+from monitor.workers import WorkerPool
+
+T = TypeVar("T")
+
+
+# Jobs: top-level so the worker processes can unpickle them.
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+def pid() -> int:
+    return os.getpid()
+
+
+def nap(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def hog(size: int) -> int:
+    return len(bytearray(size))
+
+
+def refuse(url: str) -> None:
+    raise FeedParseError(url, "not a feed")
+
+
+def buggy() -> None:
+    raise ValueError("a bug in the job")
+
+
+def unpicklable_error() -> None:
+    raise ValueError(threading.Lock())
+
+
+def crash() -> None:
+    os._exit(3)
+
+
+def own_timeout() -> None:
+    raise TimeoutError("the job's own deadline")
+
+
+def _cannot_rebuild() -> None:
+    raise TypeError("cannot rebuild in the parent")
+
+
+class Trap:
+    """Pickles in the worker, fails to unpickle in the parent (breaks pebble's pool)."""
+
+    def __reduce__(self) -> tuple[object, tuple[()]]:
+        return _cannot_rebuild, ()
+
+
+def trap() -> Trap:
+    return Trap()
+
+
+def run(coro: Awaitable[T]) -> T:
+    async def main() -> T:
+        return await coro
+
+    return asyncio.run(main())
+
+
+def timed(fn: Callable[[], Awaitable[T]]) -> tuple[float, T | BaseException]:
+    started = time.monotonic()
+    try:
+        outcome: T | BaseException = run(fn())
+    except Exception as exc:
+        outcome = exc
+    return time.monotonic() - started, outcome
+
+
+@pytest.fixture
+def pool() -> Iterator[WorkerPool]:
+    with WorkerPool(max_workers=1, timeout=1.0, memory_limit=256 << 20) as p:
+        yield p
+
+
+def test_returns_the_jobs_value(pool: WorkerPool) -> None:
+    assert run(pool.run(add, 2, 3)) == 5
+    assert run(pool.run(pid)) != os.getpid()
+
+
+def test_job_past_its_timeout_is_killed_and_the_pool_goes_on(pool: WorkerPool) -> None:
+    elapsed, outcome = timed(lambda: pool.run(nap, 60))
+    assert isinstance(outcome, WorkerError)
+    assert "killed after 1 s" in str(outcome)
+    assert elapsed < 5
+    assert run(pool.run(add, 1, 1)) == 2
+
+
+def test_job_over_its_memory_limit_fails_and_the_pool_goes_on(pool: WorkerPool) -> None:
+    elapsed, outcome = timed(lambda: pool.run(hog, 2 << 30))
+    assert isinstance(outcome, WorkerError)
+    assert "out of memory (limit 256 MiB)" in str(outcome)
+    assert elapsed < 5
+    assert run(pool.run(hog, 16 << 20)) == 16 << 20
+
+
+def test_expected_errors_come_back_as_raised(pool: WorkerPool) -> None:
+    with pytest.raises(FeedParseError) as caught:
+        run(pool.run(refuse, "https://example.org/feed"))
+    assert (caught.value.url, caught.value.reason) == ("https://example.org/feed", "not a feed")
+
+
+def test_bugs_in_the_job_stay_loud(pool: WorkerPool) -> None:
+    with pytest.raises(ValueError, match="a bug in the job") as caught:
+        run(pool.run(buggy))
+    assert "in buggy" in str(caught.value.__cause__)  # the worker's traceback
+    with pytest.raises(WorkerError, match="job raised ValueError"):
+        run(pool.run(unpicklable_error))
+    assert run(pool.run(add, 2, 2)) == 4
+
+
+def test_jobs_own_timeout_error_is_not_mistaken_for_a_kill(pool: WorkerPool) -> None:
+    with pytest.raises(TimeoutError, match="the job's own deadline"):
+        run(pool.run(own_timeout))
+
+
+def test_pool_broken_by_an_unreadable_result_is_rebuilt(pool: WorkerPool) -> None:
+    with pytest.raises(WorkerError, match="worker pool broke"):
+        run(pool.run(trap))
+    assert run(pool.run(add, 5, 5)) == 10
+
+
+def test_dead_worker_is_replaced(pool: WorkerPool) -> None:
+    with pytest.raises(WorkerError, match=r"worker died \(exit code 3\)"):
+        run(pool.run(crash))
+    assert run(pool.run(add, 3, 3)) == 6
+
+
+def test_cancelled_job_frees_its_worker(pool: WorkerPool) -> None:
+    async def cancel_then_run() -> int:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(pool.run(nap, 20), timeout=0.1)
+        return await pool.run(add, 4, 4)
+
+    # One worker: the second job only runs once the first is gone.
+    pool.timeout = 30.0
+    elapsed, outcome = timed(cancel_then_run)
+    assert outcome == 8
+    assert elapsed < 10
+
+
+def test_workers_are_recycled_after_max_tasks() -> None:
+    with WorkerPool(max_workers=1, max_tasks=2) as pool:
+        pids = [run(pool.run(pid)) for _ in range(3)]
+    assert pids[0] == pids[1] != pids[2]
+
+
+def test_concurrent_jobs_share_the_bounded_workers() -> None:
+    async def many(workers: WorkerPool) -> list[int]:
+        return await asyncio.gather(*(workers.run(pid) for _ in range(6)))
+
+    with WorkerPool(max_workers=2) as workers:
+        pids = run(many(workers))
+    assert len(pids) == 6
+    assert 1 <= len(set(pids)) <= 2
+
+
+def test_closed_pool_refuses_work() -> None:
+    pool = WorkerPool(max_workers=1)
+    pool.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        run(pool.run(add, 1, 2))
