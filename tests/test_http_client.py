@@ -374,3 +374,20 @@ def test_connection_refused_is_a_transport_error() -> None:
         port = sock.getsockname()[1]  # closed again before the request: nobody listens
     with pytest.raises(TransportError, match=f"cannot connect to 127.0.0.1 port {port}"):
         run(get(f"http://127.0.0.1:{port}/feed"))
+
+
+def test_queueing_for_a_busy_host_does_not_eat_the_deadline(farm: Farm) -> None:
+    # Six requests, one at a time, each taking ~0.3 s: the last waits ~1.5 s in the queue,
+    # longer than the 1 s deadline, yet no request spends more than 1 s with the server.
+    def slow(_req: Request) -> Reply:
+        time.sleep(0.3)
+        return Reply(200, {}, b"ok")
+
+    farm.add_handler("/slow", slow)
+
+    async def scenario() -> list[HttpResponse]:
+        async with HttpClient(settings(per_host=1, timeout="1s")) as client:
+            urls = [farm.url(f"/slow?{i}") for i in range(6)]
+            return await asyncio.gather(*(client.get(u, max_bytes=100) for u in urls))
+
+    assert [r.status for r in run(scenario())] == [200] * 6

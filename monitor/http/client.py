@@ -104,6 +104,19 @@ def _mapped(url: str, hop: str) -> Iterator[None]:
         raise TransportError(url, f"{via}{exc or type(exc).__name__}") from exc
 
 
+class _Deadline:
+    """A wall-clock budget that starts on first use (after queueing) and spans all hops."""
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+        self._at: float | None = None
+
+    def at(self) -> float:
+        if self._at is None:
+            self._at = asyncio.get_running_loop().time() + self._seconds
+        return self._at
+
+
 class HttpClient:
     """One per process/config; every outbound request of monitor goes through it."""
 
@@ -160,14 +173,13 @@ class HttpClient:
         headers: Mapping[str, str] | None,
         max_bytes: int,
     ) -> HttpResponse:
-        async with self._slots:
-            try:
-                async with asyncio.timeout(self._deadline):
-                    return await self._follow(method, url, content, dict(headers or {}), max_bytes)
-            except TimeoutError as exc:
-                raise FetchTimeoutError(
-                    url, f"total deadline of {self._deadline:g}s passed"
-                ) from exc
+        clock = _Deadline(self._deadline)
+        try:
+            return await self._follow(
+                method, url, content, dict(headers or {}), max_bytes, clock=clock
+            )
+        except TimeoutError as exc:
+            raise FetchTimeoutError(url, f"total deadline of {self._deadline:g}s passed") from exc
 
     async def _follow(
         self,
@@ -176,6 +188,8 @@ class HttpClient:
         content: bytes | None,
         headers: dict[str, str],
         max_bytes: int,
+        *,
+        clock: _Deadline,
     ) -> HttpResponse:
         hop_url, seen, all_permanent = url, set[str](), True
         for hop in range(self._settings.max_redirects + 1):
@@ -185,30 +199,35 @@ class HttpClient:
                     raise TooManyRedirectsError(url, f"redirect loop at {target}")
                 seen.add(str(target))
                 self._check_cooldown(url, target.host)
-                async with self._host_slot(target.host):
-                    request = self._client.build_request(
-                        method, target, content=content, headers=headers
-                    )
-                    response = await self._client.send(request, stream=True)
-                    try:
-                        status = response.status_code
-                        location = response.headers.get("location", "").strip()
-                        if status in REDIRECTS and location:
-                            all_permanent = all_permanent and status in PERMANENT
-                            hop_url = urljoin(str(target), location)
-                            if not _same_origin(str(target), hop_url):
-                                headers = _without_credentials(headers)
-                            if status == 303 or (status in (301, 302) and method == "POST"):
-                                method, content = "GET", None
-                            continue
-                        if not (200 <= status < 300 or status == 304):
-                            raise self._status_error(url, target.host, response)
-                        body = b"" if status == 304 else await self._read(response, max_bytes)
-                    finally:
-                        await response.aclose()
-                permanent = str(target) if hop and all_permanent else None
-                headers_out = dict(response.headers.items())
-                return HttpResponse(str(target), status, headers_out, body, permanent)
+            # Queueing for a slot is not the server's time: the deadline starts once both
+            # the host's and a global slot are held (the host's first, so a busy host does
+            # not hold global slots while it waits).
+            async with self._host_slot(target.host), self._slots:
+                async with asyncio.timeout_at(clock.at()):
+                    with _mapped(url, hop_url):
+                        request = self._client.build_request(
+                            method, target, content=content, headers=headers
+                        )
+                        response = await self._client.send(request, stream=True)
+                        try:
+                            status = response.status_code
+                            location = response.headers.get("location", "").strip()
+                            if status in REDIRECTS and location:
+                                all_permanent = all_permanent and status in PERMANENT
+                                hop_url = urljoin(str(target), location)
+                                if not _same_origin(str(target), hop_url):
+                                    headers = _without_credentials(headers)
+                                if status == 303 or (status in (301, 302) and method == "POST"):
+                                    method, content = "GET", None
+                                continue
+                            if not (200 <= status < 300 or status == 304):
+                                raise self._status_error(url, target.host, response)
+                            body = b"" if status == 304 else await self._read(response, max_bytes)
+                        finally:
+                            await response.aclose()
+            permanent = str(target) if hop and all_permanent else None
+            headers_out = dict(response.headers.items())
+            return HttpResponse(str(target), status, headers_out, body, permanent)
         raise TooManyRedirectsError(url, f"more than {self._settings.max_redirects} redirects")
 
     @staticmethod
