@@ -56,7 +56,7 @@ def processed(selection: Selection) -> list[str]:
         (entry(1, guid="  urn:uuid:1  "), "urn:uuid:1"),
         (
             entry(1, guid=None, link="HTTPS://Example.org/a?utm_source=rss&id=2#c"),
-            "https://example.org/a?id=2",
+            "https://example.org/a?id=2#c",
         ),
         (entry(1, guid="   ", link="https://example.org/b"), "https://example.org/b"),
         (
@@ -196,3 +196,10 @@ def test_second_poll_of_the_same_real_document_finds_nothing_new() -> None:
     )
     assert second.new == ()
     assert second.baseline == second.held_back == ()
+
+
+def test_comment_feed_items_differing_only_by_fragment_stay_apart() -> None:
+    a = FeedEntry(None, "https://blog.example/post/#comment-1", "Re: post", "")
+    b = FeedEntry(None, "https://blog.example/post/#comment-2", "Re: post", "")
+    assert entry_identity(a) != entry_identity(b)
+    assert entry_identity(a) == "https://blog.example/post/#comment-1"

@@ -1,7 +1,8 @@
 """Which entries of a polled feed are new, and which of those to process (pure).
 
 Identity of an entry (``entry_identity``):
-  its GUID, stripped; else its canonical link (``monitor.urls.canonicalize_url``); else
+  its GUID, stripped; else its canonical link (``monitor.urls.canonicalize_url``, but
+  keeping the fragment: comment feeds tell items apart by ``#comment-N`` only); else
   ``"h:"`` + sha256 of its title and summary (NFKC, case-folded, whitespace collapsed).
   An identity longer than 512 characters is replaced by ``"h:"`` + its sha256.
 
@@ -32,6 +33,7 @@ import unicodedata
 from collections.abc import Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from monitor.model import FeedEntry
 from monitor.urls import canonicalize_url
@@ -48,6 +50,9 @@ def entry_identity(entry: FeedEntry) -> str:
         identity = guid
     elif link:
         identity = canonicalize_url(link)
+        fragment = urlsplit(link).fragment
+        if fragment and "#" not in identity:
+            identity = f"{identity}#{fragment}"
     else:
         return "h:" + _sha256(_normalise(entry.title) + "\n" + _normalise(entry.summary))
     return identity if len(identity) <= MAX_IDENTITY_LENGTH else "h:" + _sha256(identity)
