@@ -1,0 +1,1 @@
+"""Click commands grouped by area; ``monitor.cli`` registers them."""

@@ -1,0 +1,205 @@
+"""``monitor run``: the long-running daemon (APScheduler 3 on asyncio).
+
+The schedule is data (DESIGN §2): one short interval job claims the feeds that are due in
+the store and polls them; housekeeping prunes by age. SIGTERM/SIGINT stop new work and let
+the current poll finish within a deadline; SIGHUP reloads config.yaml (an invalid new config
+is logged with every error and the daemon keeps the old one). On SQLite a lock file keeps a
+second daemon off the same state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+import signal
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import IO
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.engine import make_url
+
+from monitor.alerts import Matcher
+from monitor.config import ConfigError, LoadedConfig, format_issues, load_config
+from monitor.delivery import Delivery
+from monitor.pipeline import FEED_LEASE, Services, poll_feeds
+from monitor.services import services, utc_now
+
+log = logging.getLogger("monitor.daemon")
+
+TICK_SECONDS = 15.0
+HOUSEKEEPING_INTERVAL = timedelta(hours=6)
+STOP_DEADLINE = 8.0
+
+
+class AlreadyRunning(RuntimeError):
+    """Another daemon holds the lock on this SQLite state."""
+
+
+def lock_path(storage: str) -> Path | None:
+    """The lock file beside a SQLite database (None for PostgreSQL, where claims suffice)."""
+    url = make_url(storage)
+    if not url.drivername.startswith("sqlite") or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database).with_suffix(".lock")
+
+
+def acquire_lock(path: Path) -> IO[str]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise AlreadyRunning(
+            f"another monitor daemon (pid {holder}) is running on this state; lock: {path}"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+@dataclass
+class Daemon:
+    config_path: Path
+    loaded: LoadedConfig
+    svc: Services | None = None
+    delivery: Delivery | None = None
+
+    async def poll_tick(self) -> None:
+        svc = self.svc
+        if svc is None:
+            return
+        now = svc.clock()
+        states = svc.store.claim_due_feeds(
+            now, limit=svc.config.http.concurrency * 4, lease=FEED_LEASE
+        )
+        if not states:
+            return
+        reports = await poll_feeds(svc, states)
+        new = sum(len(r.articles) for r in reports)
+        failed = sum(1 for r in reports if r.error)
+        log.info("poll: %d feed(s), %d new article(s), %d failed", len(reports), new, failed)
+
+    def _delivery(self) -> Delivery | None:
+        """The delivery edge of the current config (rebuilt after a reload)."""
+        svc = self.svc
+        if svc is None or svc.dry_run:
+            return None
+        if self.delivery is None or self.delivery.config is not svc.config:
+            self.delivery = Delivery(svc.config, svc.store, svc.client)
+        return self.delivery
+
+    async def relay_tick(self) -> None:
+        """Due scheduled digests (a slot missed while down runs once), immediate digests
+        with something pending, then one pass of the outbox relay."""
+        delivery = self._delivery()
+        if delivery is None or self.svc is None:
+            return
+        runs, report = await delivery.tick(self.svc.clock())
+        if runs or report.claimed:
+            log.info(
+                "delivery: %d digest run(s); %d sent, %d to retry, %d dead",
+                sum(1 for r in runs if r.queued),
+                report.delivered,
+                report.retried,
+                report.dead,
+            )
+
+    async def digest_tick(self, name: str) -> None:
+        """The cron job of the scheduled digest ``name``: run its slot once, then relay."""
+        delivery = self._delivery()
+        if delivery is None or self.svc is None:
+            return
+        now = self.svc.clock()
+        runs = await delivery.run_due(now, [name])
+        if any(r.queued for r in runs):
+            await delivery.relay(now)
+
+    async def housekeeping(self) -> None:
+        if self.svc is None:
+            return
+        report = self.svc.store.prune(self.svc.clock(), self.svc.config.defaults.retention)
+        self.svc.store.optimize()
+        log.info("housekeeping: pruned %s", report)
+
+    def reload(self) -> None:
+        """Apply a new config if it is valid; otherwise keep the old one and say why."""
+        try:
+            loaded = load_config(self.config_path)
+        except ConfigError as exc:
+            log.error(
+                "config reload rejected, keeping the previous config:\n%s", format_issues(exc)
+            )
+            return
+        if self.svc is None:
+            return
+        if loaded.config.storage != self.loaded.config.storage:
+            log.error("config reload: `storage` cannot change while running; restart instead")
+            return
+        matcher = Matcher.build(loaded.config, self.svc.store.novelty_last_seen)
+        self.svc.store.sync_feeds(loaded.config.feeds, self.svc.clock())
+        self.svc = replace(self.svc, config=loaded.config, matcher=matcher)
+        self.loaded = loaded
+        log.info(
+            "config reloaded: %d feeds, %d rules",
+            len(loaded.config.feeds),
+            len(loaded.config.rules),
+        )
+
+    async def run(self) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self.reload)
+        async with services(self.loaded) as svc:
+            self.svc = svc
+            svc.store.sync_feeds(self.loaded.config.feeds, svc.clock())
+            scheduler = AsyncIOScheduler(timezone="UTC")
+            scheduler.add_job(
+                self.poll_tick,
+                "interval",
+                seconds=TICK_SECONDS,
+                id="poll",
+                max_instances=1,
+                coalesce=True,
+                next_run_time=utc_now(),
+            )
+            scheduler.add_job(
+                self.housekeeping,
+                "interval",
+                seconds=HOUSEKEEPING_INTERVAL.total_seconds(),
+                id="housekeeping",
+                max_instances=1,
+                coalesce=True,
+            )
+            scheduler.start()
+            log.warning(
+                "monitor running: %d feeds, state in %s", len(svc.config.feeds), svc.store.backend
+            )
+            await stop.wait()
+            log.warning("stopping: letting in-flight work finish (up to %.0f s)", STOP_DEADLINE)
+            scheduler.shutdown(wait=False)
+            pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            if pending:
+                await asyncio.wait(pending, timeout=STOP_DEADLINE)
+            self.svc = None
+
+
+def run_daemon(config_path: Path, loaded: LoadedConfig) -> None:
+    """Run until SIGTERM/SIGINT; raises AlreadyRunning if the SQLite state is taken."""
+    path = lock_path(loaded.config.storage)
+    handle = acquire_lock(path) if path else None
+    try:
+        asyncio.run(Daemon(config_path, loaded).run())
+    finally:
+        if handle is not None:
+            handle.close()

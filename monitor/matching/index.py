@@ -1,0 +1,263 @@
+"""The compiled matcher: every rule of a config in one index, built once per config.
+
+Each rule's query yields *clauses*, sets of index keys at least one of which must be in any
+article the rule matches (a phrase needs all its tokens; an OR needs one key of each branch; a
+NOT needs nothing). Keys are tokens, or ``*stem`` for prefixes. The two clauses that look
+rarest go into the index: ``pairs[k1][k2]`` → rule ids (``single[k1]`` for one-clause rules).
+Matching an article takes one pass over its distinct tokens to find the present keys, looks
+up the rules whose two indexed clauses are both present, drops those with another clause
+absent, and evaluates the rest with ``Evaluator`` (the same code the tests use as the
+reference). The cost grows with the candidates, not with the rule count. The clauses
+themselves are worked out in ``monitor.matching.clauses``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from monitor.config.schema import Config, Rule
+from monitor.errors import ConfigError, ConfigIssue
+from monitor.matching.clauses import Clause, clauses, weight
+from monitor.matching.evaluate import Evaluator, Hit
+from monitor.matching.nodes import Entity, Leaf, Query
+from monitor.matching.novelty import NoveltyDecision, Tracker, decide
+from monitor.matching.query import QueryError, parse_query
+from monitor.matching.snippets import build_snippets
+from monitor.matching.text import Analysis
+from monitor.model import Document, Match
+from monitor.model import Hit as HitRecord
+
+MAX_HITS_PER_TERM = 25
+_MEMO_LIMIT = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """A rule ready to run: its query, the clauses beyond its trigger, and its options."""
+
+    rule: Rule
+    query: Query
+    clauses: tuple[Clause, ...]  # rarest-looking first; the first two are in the index
+    required: frozenset[str]  # the keys of the other one-key clauses
+    alternatives: tuple[Clause, ...]  # the other clauses of several keys
+    sources: frozenset[str]
+    languages: frozenset[str]
+    immediate: bool
+    tracker: Tracker | None
+    order: Mapping[Leaf, tuple[int, str]]  # leaf → (position in the query, spelling)
+
+    def accepts(self, doc: Document) -> bool:
+        """The rule's ``sources`` and ``languages`` filters."""
+        if (
+            self.sources
+            and doc.feed not in self.sources
+            and not any(tag in self.sources for tag in doc.tags)
+        ):
+            return False
+        if self.languages:
+            if doc.language is None:
+                return False
+            lang = doc.language.lower().replace("_", "-")
+            return lang in self.languages or lang.split("-")[0] in self.languages
+        return True
+
+
+def _leaf_order(query: Query, tracker: Tracker | None) -> dict[Leaf, tuple[int, str]]:
+    order: dict[Leaf, tuple[int, str]] = {}
+    for leaf in query.leaves + (tracker.actors if tracker else ()):
+        order.setdefault(leaf, (len(order), leaf.source))
+    return order
+
+
+class RuleIndex:
+    """All enabled rules of a config, compiled for matching articles in one pass."""
+
+    def __init__(
+        self,
+        rules: list[CompiledRule],
+        single: dict[str, list[int]],
+        pairs: dict[str, dict[str, list[int]]],
+    ) -> None:
+        self.compiled = rules
+        self._single = single
+        self._pairs = pairs
+        self._single_keys = frozenset(single)
+        self._pair_keys = frozenset(pairs)
+        keys = {k for c in rules for clause in c.clauses for k in clause}
+        self._exact = frozenset(k for k in keys if k[0] != "*")
+        self._stems = frozenset(k[1:] for k in keys if k[0] == "*")
+        self._stem_lengths = tuple(sorted({len(s) for s in self._stems}))
+        self._seen: set[str] = set()  # tokens whose prefix keys are known (a bounded memo)
+        self._prefixes: dict[str, list[str]] = {}  # token → the prefix keys it holds
+
+    @classmethod
+    def compile(
+        cls,
+        rules: Sequence[Rule],
+        entities: Mapping[str, Sequence[str]],
+        *,
+        immediate_digests: Collection[str] = (),
+    ) -> RuleIndex:
+        """Compile the enabled ``rules``; raises ``ConfigError`` listing every bad rule."""
+        compiled: list[CompiledRule] = []
+        single: dict[str, list[int]] = {}
+        pairs: dict[str, dict[str, list[int]]] = {}
+        issues: list[ConfigIssue] = []
+        immediate = frozenset(immediate_digests)
+        for i, rule in enumerate(rules):
+            if not rule.enabled:
+                continue
+            try:
+                query = parse_query(rule.query, entities)
+                tracker = Tracker.of(rule.novelty, entities) if rule.novelty else None
+            except QueryError as exc:
+                path = f"rules[{i}].query" if exc.column else f"rules[{i}].novelty"
+                issues.append(ConfigIssue("<rules>", 0, exc.column, path, exc.message))
+                continue
+            found = sorted(set(clauses(query.root)), key=lambda c: (weight(c), c))
+            rid = len(compiled)
+            if len(found) == 1:
+                for k1 in found[0]:
+                    single.setdefault(k1, []).append(rid)
+            else:
+                for k1 in found[0]:
+                    sub = pairs.setdefault(k1, {})
+                    for k2 in found[1]:
+                        sub.setdefault(k2, []).append(rid)
+            compiled.append(
+                CompiledRule(
+                    rule=rule,
+                    query=query,
+                    clauses=tuple(found),
+                    required=frozenset(c[0] for c in found[2:] if len(c) == 1),
+                    alternatives=tuple(c for c in found[2:] if len(c) > 1),
+                    sources=frozenset(rule.sources),
+                    languages=frozenset(lang.lower().replace("_", "-") for lang in rule.languages),
+                    immediate=bool(immediate.intersection(rule.notify)),
+                    tracker=tracker,
+                    order=_leaf_order(query, tracker),
+                )
+            )
+        if issues:
+            raise ConfigError(issues)
+        return cls(compiled, single, pairs)
+
+    @classmethod
+    def from_config(cls, config: Config) -> RuleIndex:
+        """Compile the rules of ``config`` with its entities and immediate digests."""
+        immediate = [d.name for d in config.digests if d.immediate]
+        return cls.compile(config.rules, config.entities, immediate_digests=immediate)
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        return tuple(c.rule for c in self.compiled)
+
+    def _present(self, analysis: Analysis) -> set[str]:
+        """The index keys found in the document: its tokens, and ``*stem`` for prefixes."""
+        vocab = analysis.vocabulary()
+        present = vocab & self._exact
+        if self._stems:
+            seen, prefixes = self._seen, self._prefixes
+            if len(seen) > _MEMO_LIMIT:
+                seen.clear()
+                prefixes.clear()
+            for tok in vocab - seen:
+                seen.add(tok)
+                got = ["*" + tok[:n] for n in self._stem_lengths if tok[:n] in self._stems]
+                if got:
+                    prefixes[tok] = got
+            for tok in vocab & prefixes.keys():
+                present.update(prefixes[tok])
+        return present
+
+    def candidates(self, doc: Document, analysis: Analysis | None = None) -> list[CompiledRule]:
+        """The rules worth evaluating on ``doc``: triggered, every clause present, filters ok."""
+        analysis = analysis or Analysis.of(doc.title, doc.text)
+        present = self._present(analysis)
+        ids: set[int] = set()
+        single, pairs = self._single, self._pairs
+        for key in present & self._single_keys:
+            ids.update(single[key])
+        for key in present & self._pair_keys:
+            sub = pairs[key]
+            if len(sub) < 8:
+                for second, got in sub.items():
+                    if second in present:
+                        ids.update(got)
+            else:
+                for second in sub.keys() & present:
+                    ids.update(sub[second])
+        out = []
+        for rid in sorted(ids):
+            rule = self.compiled[rid]
+            if (
+                rule.required <= present
+                and all(not present.isdisjoint(c) for c in rule.alternatives)
+                and rule.accepts(doc)
+            ):
+                out.append(rule)
+        return out
+
+    def match(self, doc: Document, *, snippets: bool = True) -> list[Match]:
+        """Every rule that matches ``doc``, in config order, with its evidence (without the
+        snippets if ``snippets`` is false, as a backtest that only counts needs)."""
+        analysis = Analysis.of(doc.title, doc.text)
+        evaluator = Evaluator(analysis)
+        matches = []
+        for rule in self.candidates(doc, analysis):
+            hits = evaluator.evidence(rule.query.root)
+            if hits is None:
+                continue
+            actors: list[str] = []
+            if rule.tracker is not None:
+                near = rule.tracker.actors_near(evaluator, hits)
+                if not near:
+                    continue
+                names = (leaf.name for leaf, *_ in near if isinstance(leaf, Entity))
+                actors = list(dict.fromkeys(names))
+                hits = hits + near
+            matches.append(build_match(rule, hits, analysis, tuple(actors), snippets=snippets))
+        return matches
+
+    def decide_novelty(
+        self, matches: Sequence[Match], history: Mapping[tuple[str, str], datetime], now: datetime
+    ) -> NoveltyDecision:
+        """``novelty.decide`` with this index's periods (``unseen_for`` per novelty rule)."""
+        periods: dict[str, timedelta] = {
+            c.rule.name: c.tracker.unseen_for for c in self.compiled if c.tracker is not None
+        }
+        return decide(matches, history, now, periods)
+
+
+def build_match(
+    rule: CompiledRule,
+    hits: Sequence[Hit],
+    analysis: Analysis,
+    actors: tuple[str, ...] = (),
+    *,
+    snippets: bool = True,
+) -> Match:
+    """The ``Match`` of ``rule`` from the evaluator's hits: terms, positions, snippets."""
+    order = rule.order
+    rows = sorted({(*order[leaf], f != "title", s, e, f) for leaf, f, s, e in hits})
+    terms = tuple(dict.fromkeys(term for _, term, *_ in rows))
+    counts = dict.fromkeys(terms, 0)
+    kept = []
+    for _, term, _, s, e, f in rows:
+        counts[term] += 1
+        if counts[term] <= MAX_HITS_PER_TERM:
+            kept.append(HitRecord(term, f, s, e))
+    located = [(f, s, e, term) for _, term, _, s, e, f in rows]
+    return Match(
+        rule=rule.rule.name,
+        terms=terms,
+        hits=tuple(kept),
+        snippets=build_snippets(analysis, located) if snippets else (),
+        notify=rule.rule.notify,
+        priority=rule.rule.priority,
+        group=rule.rule.group,
+        immediate=rule.immediate,
+        actors=actors,
+    )
