@@ -175,7 +175,7 @@ def _rules(mix: str, count: int, corpus: Path, measured: list[Document]) -> tupl
     if mix != "fixed":
         return _generated(mix, count, corpus, measured)
     live, _ = _generated("broad", LIVE, corpus, measured)
-    extra, _ = _generated("specific", int(count * 1.3), corpus, measured)
+    extra, _ = _generated("specific", int(count * 1.7), corpus, measured)
     index = RuleIndex.compile(extra, {})
     loud = {m.rule for doc in measured for m in index.match(doc, snippets=False)}
     quiet = [r for r in extra if r.name not in loud][: count - LIVE]

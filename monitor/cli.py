@@ -12,6 +12,7 @@ import click
 
 from monitor import __version__
 from monitor.commands.common import EX_CONFIG, config_option
+from monitor.commands.delivery import COMMANDS as DELIVERY_COMMANDS
 from monitor.commands.feeds import feeds_cmd, once_cmd
 from monitor.commands.opml import opml
 from monitor.commands.rules import backtest, test_rule
@@ -19,9 +20,9 @@ from monitor.config import ConfigError, LoadedConfig, format_issues, load_config
 
 
 def load_or_exit(path: Path) -> LoadedConfig:
-    """Load the config, or print every error and exit 78 (EX_CONFIG)."""
+    """Load the config and check its templates, or print every error and exit 78 (EX_CONFIG)."""
     try:
-        return load_config(path)
+        loaded = load_config(path)
     except ConfigError as exc:
         click.echo(format_issues(exc), err=True)
         click.echo(f"{path}: {len(exc.issues)} error(s)", err=True)
@@ -29,6 +30,14 @@ def load_or_exit(path: Path) -> LoadedConfig:
     except OSError as exc:
         click.echo(f"{path}: cannot read the config: {exc.strerror}", err=True)
         sys.exit(EX_CONFIG)
+    if loaded.config.templates_dir is not None:
+        from monitor.digests.templates import check_templates
+
+        problems = check_templates(loaded.config.templates_dir)
+        if problems:
+            click.echo("\n".join(f"{path}: templates_dir: {p}" for p in problems), err=True)
+            sys.exit(EX_CONFIG)
+    return loaded
 
 
 @click.group()
@@ -38,8 +47,11 @@ def main(verbose: int) -> None:
     """News monitoring and alerting: feeds in, cleaned articles matched, digests out."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Libraries' per-request and per-job chatter only with -vv.
+    for noisy in ("apscheduler", "httpx", "httpcore", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
 
 
 @main.command()
@@ -134,6 +146,8 @@ main.add_command(feeds_cmd)
 main.add_command(opml)
 main.add_command(test_rule)
 main.add_command(backtest)
+for _command in DELIVERY_COMMANDS:
+    main.add_command(_command)
 
 
 @main.command()

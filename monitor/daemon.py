@@ -2,7 +2,10 @@
 
 The schedule is data (DESIGN §2): one short interval job claims the feeds that are due in
 the store and polls them; housekeeping prunes by age. SIGTERM/SIGINT stop new work and let
-the current poll finish within a deadline; SIGHUP reloads config.yaml (an invalid new config
+the current poll finish within a deadline. The outbox relay runs on its own tick and right
+after a poll that stored new articles (immediate digests); each scheduled digest has a cron
+job in its time zone, and a slot missed while the daemon was down runs once on return.
+SIGHUP reloads config.yaml (an invalid new config
 is logged with every error and the daemon keeps the old one). On SQLite a lock file keeps a
 second daemon off the same state.
 """
@@ -18,12 +21,14 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import IO
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import make_url
 
 from monitor.alerts import Matcher
 from monitor.config import ConfigError, LoadedConfig, format_issues, load_config
+from monitor.config.cron import crontab_trigger
 from monitor.delivery import Delivery
 from monitor.pipeline import FEED_LEASE, Services, poll_feeds
 from monitor.services import services, utc_now
@@ -72,6 +77,7 @@ class Daemon:
     loaded: LoadedConfig
     svc: Services | None = None
     delivery: Delivery | None = None
+    scheduler: AsyncIOScheduler | None = None
 
     async def poll_tick(self) -> None:
         svc = self.svc
@@ -87,6 +93,27 @@ class Daemon:
         new = sum(len(r.articles) for r in reports)
         failed = sum(1 for r in reports if r.error)
         log.info("poll: %d feed(s), %d new article(s), %d failed", len(reports), new, failed)
+        if new:
+            await self.relay_tick()  # immediate alerts go out right after the poll that saw them
+
+    def schedule_digests(self) -> None:
+        """One cron job per scheduled digest of the current config (replacing older ones)."""
+        if self.scheduler is None:
+            return
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("digest:"):
+                job.remove()
+        for digest in self.loaded.config.digests:
+            if digest.schedule:
+                self.scheduler.add_job(
+                    self.digest_tick,
+                    crontab_trigger(digest.schedule, ZoneInfo(digest.timezone)),
+                    args=[digest.name],
+                    id=f"digest:{digest.name}",
+                    coalesce=True,
+                    max_instances=1,
+                    misfire_grace_time=3600,
+                )
 
     def _delivery(self) -> Delivery | None:
         """The delivery edge of the current config (rebuilt after a reload)."""
@@ -148,6 +175,7 @@ class Daemon:
         self.svc.store.sync_feeds(loaded.config.feeds, self.svc.clock())
         self.svc = replace(self.svc, config=loaded.config, matcher=matcher)
         self.loaded = loaded
+        self.schedule_digests()
         log.info(
             "config reloaded: %d feeds, %d rules",
             len(loaded.config.feeds),
@@ -174,6 +202,15 @@ class Daemon:
                 next_run_time=utc_now(),
             )
             scheduler.add_job(
+                self.relay_tick,
+                "interval",
+                seconds=TICK_SECONDS,
+                id="relay",
+                max_instances=1,
+                coalesce=True,
+                next_run_time=utc_now(),
+            )
+            scheduler.add_job(
                 self.housekeeping,
                 "interval",
                 seconds=HOUSEKEEPING_INTERVAL.total_seconds(),
@@ -181,6 +218,8 @@ class Daemon:
                 max_instances=1,
                 coalesce=True,
             )
+            self.scheduler = scheduler
+            self.schedule_digests()
             scheduler.start()
             log.warning(
                 "monitor running: %d feeds, state in %s", len(svc.config.feeds), svc.store.backend

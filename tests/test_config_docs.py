@@ -13,6 +13,7 @@ from monitor.config import load_config
 from monitor.config.schema import (
     Config,
     Defaults,
+    Delivery,
     Digest,
     EmailChannel,
     Feed,
@@ -39,6 +40,7 @@ SECTIONS: dict[type[BaseModel], str] = {
     EmailChannel: "### `type: email`",
     SlackChannel: "### `type: slack`",
     WebhookChannel: "### `type: webhook`",
+    Delivery: "## `delivery`",
 }
 
 

@@ -29,7 +29,15 @@ def _parse_interval(value: object) -> object:
         raise ValueError("expected 'auto' or a duration such as 10m, 1h or 6h") from None
 
 
+def _positive_duration(value: object) -> timedelta:
+    duration = parse_duration(value)
+    if duration <= timedelta(0):
+        raise ValueError("expected a duration longer than zero, such as 30s, 5m or 24h")
+    return duration
+
+
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+PositiveDuration = Annotated[timedelta, BeforeValidator(_positive_duration)]
 ByteSize = Annotated[int, BeforeValidator(parse_size)]
 # YAML 1.2 reads yes/no/on/off as strings; a flag takes exactly true or false.
 Flag = Annotated[bool, Strict()]
@@ -140,6 +148,18 @@ Channel = Annotated[
 ]
 
 
+class Delivery(Model):
+    """How the outbox relay retries, gives up and tells the operator (monitor.delivery)."""
+
+    ttl: PositiveDuration = timedelta(hours=24)
+    backoff: PositiveDuration = timedelta(minutes=1)
+    max_backoff: PositiveDuration = timedelta(hours=1)
+    lease: PositiveDuration = timedelta(minutes=5)
+    batch: Annotated[int, Field(ge=1, le=1000)] = 50
+    dedupe_window: Duration = timedelta(days=30)
+    notice_channels: tuple[Name, ...] = ()
+
+
 class Config(Model):
     storage: str = "sqlite:///state/monitor.db"
     templates_dir: str | None = None
@@ -150,3 +170,4 @@ class Config(Model):
     rules: tuple[Rule, ...] = ()
     digests: tuple[Digest, ...] = ()
     channels: dict[str, Channel] = {}
+    delivery: Delivery = Delivery()

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from monitor.config.schema import Config, Rule
 from monitor.errors import ConfigError, ConfigIssue
-from monitor.matching.clauses import Clause, clauses, weight
+from monitor.matching.clauses import Clause, Rarity, clauses
 from monitor.matching.evaluate import Evaluator, Hit
 from monitor.matching.nodes import Entity, Leaf, Query
 from monitor.matching.novelty import NoveltyDecision, Tracker, decide
@@ -99,8 +99,14 @@ class RuleIndex:
         entities: Mapping[str, Sequence[str]],
         *,
         immediate_digests: Collection[str] = (),
+        frequencies: Mapping[str, float] | None = None,
     ) -> RuleIndex:
-        """Compile the enabled ``rules``; raises ``ConfigError`` listing every bad rule."""
+        """Compile the enabled ``rules``; raises ``ConfigError`` listing every bad rule.
+
+        ``frequencies`` (token → share of recent articles holding it) lets the index file each
+        rule under its truly rarest terms; without, word length stands in for rarity.
+        """
+        rarity = Rarity(frequencies)
         compiled: list[CompiledRule] = []
         single: dict[str, list[int]] = {}
         pairs: dict[str, dict[str, list[int]]] = {}
@@ -116,7 +122,7 @@ class RuleIndex:
                 path = f"rules[{i}].query" if exc.column else f"rules[{i}].novelty"
                 issues.append(ConfigIssue("<rules>", 0, exc.column, path, exc.message))
                 continue
-            found = sorted(set(clauses(query.root)), key=lambda c: (weight(c), c))
+            found = sorted(set(clauses(query.root, rarity)), key=lambda c: (rarity.clause(c), c))
             rid = len(compiled)
             if len(found) == 1:
                 for k1 in found[0]:
