@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import make_url
+from watchfiles import awatch
 
 from monitor.alerts import Matcher
 from monitor.config import ConfigError, LoadedConfig, format_issues, load_config
@@ -35,9 +36,8 @@ from monitor.services import services, utc_now
 
 log = logging.getLogger("monitor.daemon")
 
-TICK_SECONDS = 15.0
 HOUSEKEEPING_INTERVAL = timedelta(hours=6)
-STOP_DEADLINE = 8.0
+WATCH_DEBOUNCE_MS = 300
 
 
 class AlreadyRunning(RuntimeError):
@@ -166,7 +166,7 @@ class Daemon:
                 "config reload rejected, keeping the previous config:\n%s", format_issues(exc)
             )
             return
-        if self.svc is None:
+        if self.svc is None or loaded.source_hash == self.loaded.source_hash:
             return
         if loaded.config.storage != self.loaded.config.storage:
             log.error("config reload: `storage` cannot change while running; restart instead")
@@ -182,6 +182,16 @@ class Daemon:
             len(loaded.config.rules),
         )
 
+    async def watch_config(self, stop: asyncio.Event) -> None:
+        """Reload when the config file changes. The directory is watched, not the file:
+        editors save by writing a new file and renaming it over the old one."""
+        target = self.config_path.resolve()
+        async for changes in awatch(
+            target.parent, stop_event=stop, debounce=WATCH_DEBOUNCE_MS, recursive=False
+        ):
+            if any(Path(path).resolve() == target for _change, path in changes):
+                self.reload()
+
     async def run(self) -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -191,11 +201,12 @@ class Daemon:
         async with services(self.loaded) as svc:
             self.svc = svc
             svc.store.sync_feeds(self.loaded.config.feeds, svc.clock())
+            tick = self.loaded.config.daemon.tick.total_seconds()
             scheduler = AsyncIOScheduler(timezone="UTC")
             scheduler.add_job(
                 self.poll_tick,
                 "interval",
-                seconds=TICK_SECONDS,
+                seconds=tick,
                 id="poll",
                 max_instances=1,
                 coalesce=True,
@@ -204,7 +215,7 @@ class Daemon:
             scheduler.add_job(
                 self.relay_tick,
                 "interval",
-                seconds=TICK_SECONDS,
+                seconds=tick,
                 id="relay",
                 max_instances=1,
                 coalesce=True,
@@ -224,12 +235,20 @@ class Daemon:
             log.warning(
                 "monitor running: %d feeds, state in %s", len(svc.config.feeds), svc.store.backend
             )
+            watcher = (
+                asyncio.create_task(self.watch_config(stop))
+                if self.loaded.config.daemon.watch_config
+                else None
+            )
             await stop.wait()
-            log.warning("stopping: letting in-flight work finish (up to %.0f s)", STOP_DEADLINE)
+            if watcher is not None:
+                watcher.cancel()
+            grace = self.loaded.config.daemon.shutdown_grace.total_seconds()
+            log.warning("stopping: letting in-flight work finish (up to %.0f s)", grace)
             scheduler.shutdown(wait=False)
             pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
             if pending:
-                await asyncio.wait(pending, timeout=STOP_DEADLINE)
+                await asyncio.wait(pending, timeout=grace)
             self.svc = None
 
 

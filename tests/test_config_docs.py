@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from monitor.config import load_config
 from monitor.config.schema import (
     Config,
+    DaemonSettings,
     Defaults,
     Delivery,
     Digest,
@@ -41,6 +42,7 @@ SECTIONS: dict[type[BaseModel], str] = {
     SlackChannel: "### `type: slack`",
     WebhookChannel: "### `type: webhook`",
     Delivery: "## `delivery`",
+    DaemonSettings: "## `daemon`",
 }
 
 

@@ -160,6 +160,14 @@ class Delivery(Model):
     notice_channels: tuple[Name, ...] = ()
 
 
+class DaemonSettings(Model):
+    """How ``monitor run`` paces itself and reloads (monitor.daemon)."""
+
+    tick: PositiveDuration = timedelta(seconds=15)
+    shutdown_grace: PositiveDuration = timedelta(seconds=8)
+    watch_config: Flag = True
+
+
 class Config(Model):
     storage: str = "sqlite:///state/monitor.db"
     templates_dir: str | None = None
@@ -171,3 +179,4 @@ class Config(Model):
     digests: tuple[Digest, ...] = ()
     channels: dict[str, Channel] = {}
     delivery: Delivery = Delivery()
+    daemon: DaemonSettings = DaemonSettings()
