@@ -48,6 +48,8 @@ def test_seed_story_is_cleaned_matched_and_explained(farm: Farm, tmp_path: Path)
     rules = {m["rule"]: m["terms"] for m in line["matches"]}
     assert set(rules) == {"hamas-damascus", "axis-new-alignments"}
     assert rules["hamas-damascus"] == ["hamas", "damascus"]
+    novelty = next(m for m in line["matches"] if m["rule"] == "axis-new-alignments")
+    assert novelty["novel_actors"][0] == "hamas"
 
     store = open_store(f"sqlite:///{tmp_path / 'state' / 'monitor.db'}")
     try:
@@ -59,8 +61,7 @@ def test_seed_story_is_cleaned_matched_and_explained(farm: Farm, tmp_path: Path)
         snippet = entry.evidence["snippets"][0]
         marked = {snippet["text"][a:b].casefold() for a, b in snippet["highlights"]}
         assert {"hamas", "damascus"} <= marked
-        [alert] = store.pending_digest("urgent")
-        assert alert.evidence["novel_actors"][0] == "hamas"
+        assert store.pending_digest("urgent") == []  # the immediate alert went out
     finally:
         store.close()
 
@@ -93,3 +94,18 @@ def test_dry_run_records_nothing(farm: Farm, tmp_path: Path) -> None:
     assert "nothing recorded" in dry.stderr
     real = run_cli("once", "-c", str(config), "--json")
     assert len(json_lines(real.stdout)) == 1  # still new after the dry run
+
+
+def test_once_delivers_the_immediate_alert_to_the_files_channel(farm: Farm, tmp_path: Path) -> None:
+    serve_seed(farm)
+    config = write_config(tmp_path, [("independent", farm.url("/feed.xml"))])
+
+    result = run_cli("once", "-c", str(config))
+
+    assert result.exit_code == 0, result.output
+    assert "1 message(s) delivered" in result.stderr
+    written = list((tmp_path / "digests").glob("*.html"))
+    assert len(written) == 1  # the novelty alert (urgent); the daily digest waits for 07:00
+    html = written[0].read_text(encoding="utf-8")
+    assert "Militant Hamas group back in Damascus" in html
+    assert "Your support" not in html

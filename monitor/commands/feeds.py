@@ -15,7 +15,7 @@ import click
 
 from monitor.commands.common import config_option
 from monitor.config.schema import Feed
-from monitor.pipeline import FeedReport, NewArticle, poll_feeds, transient_state
+from monitor.pipeline import FeedReport, NewArticle, Services, poll_feeds, transient_state
 from monitor.services import services, utc_now
 from monitor.store import FeedState
 
@@ -35,7 +35,11 @@ def article_json(item: NewArticle) -> dict[str, Any]:
         "language": a.language,
         "text_chars": len(a.text),
         "text_source": a.text_source,
-        "matches": [{"rule": m.rule, "terms": list(m.terms)} for m in item.alerts.found],
+        "matches": [
+            {"rule": m.rule, "terms": list(m.terms)}
+            | ({"novel_actors": list(m.novel_actors)} if m.novel_actors else {})
+            for m in item.alerts.found
+        ],
     }
 
 
@@ -46,7 +50,7 @@ def article_json(item: NewArticle) -> dict[str, Any]:
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per new article on stdout.")
 def once_cmd(config_path: Path, dry_run: bool, as_json: bool) -> None:
-    """One pass over all feeds: fetch, extract, match and record."""
+    """One pass over all feeds: fetch, extract, match, record, and deliver what is due."""
     from monitor.cli import load_or_exit
 
     loaded = load_or_exit(config_path)
@@ -84,7 +88,27 @@ async def _once(loaded: Any, *, dry_run: bool, as_json: bool) -> list[FeedReport
                     sys.stdout.write(json.dumps(article_json(item), ensure_ascii=False) + "\n")
                 sys.stdout.flush()
 
-        return await poll_feeds(svc, states, on_done=done)
+        reports = await poll_feeds(svc, states, on_done=done)
+        if not dry_run:
+            await _deliver_due(svc)
+        return reports
+
+
+async def _deliver_due(svc: Services) -> None:
+    """Send what is due after the pass: immediate digests, scheduled slots that came due."""
+    from monitor.delivery import Delivery
+
+    delivery = Delivery(svc.config, svc.store, svc.client)
+    now = svc.clock()
+    runs = await delivery.run_due(now)
+    runs += await delivery.flush_immediate(now)
+    report = await delivery.relay_all(now)
+    if runs or report.claimed:
+        click.echo(
+            f"{sum(1 for r in runs if r.queued)} digest(s) queued; {report.delivered} "
+            f"message(s) delivered, {report.retried} to retry, {report.dead} dead",
+            err=True,
+        )
 
 
 def _progress(total: int) -> Callable[[FeedReport], None]:
