@@ -23,7 +23,7 @@ from monitor.articles.extract import extract_page
 from monitor.articles.summary import html_to_text
 from monitor.config.schema import Config, Feed
 from monitor.errors import ExtractError, FeedParseError, FetchError, HTTPStatusError, WorkerError
-from monitor.feeds.fetch import FetchStatus, fetch_feed
+from monitor.feeds.fetch import FeedFetch, FetchStatus, fetch_feed
 from monitor.feeds.identity import entry_identity, select_new
 from monitor.feeds.parse import parse_feed
 from monitor.feeds.schedule import next_poll_at
@@ -256,19 +256,7 @@ async def poll_feed(svc: Services, feed: Feed, state: FeedState) -> FeedReport:
         cache_control = headers.get("cache-control")
         if fetched.status is not FetchStatus.FETCHED:
             when = _schedule(svc, feed, state, now, errors=0, cache_control=cache_control)
-            if not svc.dry_run:
-                await _db(
-                    svc.store.record_poll,
-                    state.id,
-                    PollOutcome(
-                        now=now,
-                        ok=True,
-                        next_poll_at=when,
-                        etag=fetched.etag,
-                        last_modified=fetched.last_modified,
-                        new_url=fetched.permanent_url,
-                    ),
-                )
+            await _record_success(svc, state, fetched, now=now, next_poll_at=when)
             return FeedReport(feed.name, fetched.status.value)
         parsed = await svc.pool.run(
             parse_feed, fetched.response.body, headers, fetched.response.url
@@ -301,22 +289,36 @@ async def poll_feed(svc: Services, feed: Feed, state: FeedState) -> FeedReport:
     results = await asyncio.gather(*(one(i, e) for i, e in selection.new))
     report.articles = [r for r in results if r is not None]
     when = _schedule(svc, feed, state, now, errors=0, cache_control=cache_control, parsed=parsed)
-    if not svc.dry_run:
-        await _db(
-            svc.store.record_poll,
-            state.id,
-            PollOutcome(
-                now=now,
-                ok=True,
-                next_poll_at=when,
-                etag=fetched.etag,
-                last_modified=fetched.last_modified,
-                body_hash=fetched.body_hash,
-                new_url=fetched.permanent_url,
-                entries_added=len(report.articles),
-            ),
-        )
+    await _record_success(
+        svc, state, fetched, now=now, next_poll_at=when, entries_added=len(report.articles)
+    )
     return report
+
+
+async def _record_success(
+    svc: Services,
+    state: FeedState,
+    fetched: FeedFetch,
+    *,
+    now: datetime,
+    next_poll_at: datetime,
+    entries_added: int = 0,
+) -> None:
+    """Record a successful poll (a 304 or unchanged body keeps the stored body hash)."""
+    if svc.dry_run:
+        return
+    new_body = fetched.status is FetchStatus.FETCHED
+    outcome = PollOutcome(
+        now=now,
+        ok=True,
+        next_poll_at=next_poll_at,
+        etag=fetched.etag,
+        last_modified=fetched.last_modified,
+        body_hash=fetched.body_hash if new_body else None,
+        new_url=fetched.permanent_url,
+        entries_added=entries_added,
+    )
+    await _db(svc.store.record_poll, state.id, outcome)
 
 
 async def poll_feeds(
