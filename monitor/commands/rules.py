@@ -22,7 +22,7 @@ from typing import IO, Any
 
 import click
 
-from monitor.commands.common import EX_CONFIG, config_option
+from monitor.commands.common import config_option
 from monitor.config.schema import Config, HttpSettings, Rule
 from monitor.matching.index import RuleIndex
 from monitor.matching.query import QueryError, parse_query
@@ -55,13 +55,9 @@ def describe(match: Match, color: bool) -> list[str]:
 
 
 def _load(config_path: Path) -> Config:
-    from monitor.config import ConfigError, load_config
+    from monitor.cli import load_or_exit
 
-    try:
-        return load_config(config_path).config
-    except ConfigError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(EX_CONFIG)
+    return load_or_exit(config_path).config
 
 
 def _document(
