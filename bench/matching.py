@@ -3,19 +3,22 @@
 Articles measured, from ``shared/data/corpus``: the BBC full articles (2,225) and a sample of
 the news feed entries (rss-link-db 2023 Q4, title + summary). For 100, 1,000, 10,000 and
 100,000 generated rules (``bench.matching_rules``), each size in a fresh forked process pinned
-to one core, it reports: compile time and memory (RSS growth), BBC articles matched per
-second and CPU µs per article (tokenising and snippets included; "bare" without snippets, as
-``backtest`` runs), matches per article, the share of matching (rule, article) pairs, feed
-entries per second, and the naive baseline (each rule as case-insensitive regexes over the
-raw text) in articles per second on a sample of BBC articles, with the speed-up.
+to one core, it reports: compile time, memory (Python allocations held by the compiled index,
+traced), BBC articles matched per second and CPU µs per article (tokenising and snippets
+included; "bare" without snippets, as ``backtest`` runs), matches per article, the share of
+matching (rule, article) pairs, feed entries per second, and the naive baseline (each rule as
+case-insensitive regexes over the raw text) in articles per second on a sample of BBC
+articles, with the speed-up. The index is compiled with the token frequencies of all corpus
+records, as a store would keep them (``--no-frequencies``: word length stands in).
 
 Three rule mixes: "specific" (rules about rarer terms, drawn from any of the 100,000 corpus
 records), "broad" (everyday terms, drawn from the measured articles: a stress case), and
 "fixed" (100 broad rules padded with rules that match none of the measured articles, so the
 number of matches stays the same while the rule count grows).
 
-Run: ``python -m bench.matching`` (15–30 minutes; ``--sizes 100,1000 --mix specific`` for a
-quick look)."""
+Run: ``python -m bench.matching`` (half an hour or more; ``--sizes 100,1000 --mix specific``
+for a quick look).
+"""
 
 from __future__ import annotations
 
@@ -23,8 +26,8 @@ import argparse
 import json
 import multiprocessing
 import os
-import resource
 import time
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,7 @@ from typing import Any
 from bench.matching_rules import MIXES, NaiveRule, Vocabulary, generate_rules, naive_match
 from monitor.config.schema import Rule
 from monitor.matching.index import RuleIndex
+from monitor.matching.text import terms_of
 from monitor.model import Document
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "corpus"
@@ -59,9 +63,15 @@ def _every_record(corpus: Path) -> Iterator[Document]:
         yield from load(path)
 
 
-def _rss() -> int:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+def _frequencies(corpus: Path) -> dict[str, float]:
+    """Token → share of all corpus records holding it: the statistics a store would keep."""
+    df: dict[str, int] = {}
+    n = 0
+    for doc in _every_record(corpus):
+        n += 1
+        for tok in set(terms_of(doc.title)) | set(terms_of(doc.text)):
+            df[tok] = df.get(tok, 0) + 1
+    return {tok: count / n for tok, count in df.items()}
 
 
 def _throughput(index: RuleIndex, docs: list[Document], snippets: bool = True) -> tuple[float, int]:
@@ -75,14 +85,20 @@ def _throughput(index: RuleIndex, docs: list[Document], snippets: bool = True) -
 
 
 def run_size(
-    rules: list[Rule], bbc: list[Document], feed: list[Document], sample: int
+    rules: list[Rule],
+    bbc: list[Document],
+    feed: list[Document],
+    sample: int,
+    frequencies: dict[str, float] | None,
 ) -> dict[str, Any]:
     """Measure one rule count; meant to run in its own process."""
-    before = _rss()
     start = time.process_time()
-    index = RuleIndex.compile(rules, {})
+    RuleIndex.compile(rules, {}, frequencies=frequencies)
     compile_s = time.process_time() - start
-    grown = _rss() - before
+    tracemalloc.start()  # a second compile, traced, for its memory
+    index = RuleIndex.compile(rules, {}, frequencies=frequencies)
+    grown, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
     bbc_s, bbc_matches = _throughput(index, bbc)
     bare_s, _ = _throughput(index, bbc, snippets=False)
     feed_s, feed_matches = _throughput(index, feed)
@@ -96,7 +112,7 @@ def run_size(
         "rules": len(rules),
         "compile_s": compile_s,
         "memory_mib": grown / 2**20,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "compile_peak_mib": peak / 2**20,
         "bbc_per_s": len(bbc) / bbc_s,
         "bbc_us_per_doc": bbc_s / len(bbc) * 1e6,
         "bbc_matches_per_doc": bbc_matches / len(bbc),
@@ -129,11 +145,16 @@ def main() -> None:
     parser.add_argument("--naive-budget", type=int, default=2_000_000, help="rules × docs")
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--json", action="store_true", help="print one JSON object per size")
+    parser.add_argument(
+        "--no-frequencies", action="store_true", help="compile without token frequencies"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     bbc = load(args.corpus / BBC)
     feed = [d for d in load(args.corpus / FEED, args.feed_docs, step=7) if d.title]
-    print(f"corpus: {len(bbc)} BBC articles, {len(feed)} feed entries; one core per size")
+    frequencies = None if args.no_frequencies else _frequencies(args.corpus)
+    stats = "no token statistics" if frequencies is None else "token frequencies of the corpora"
+    print(f"corpus: {len(bbc)} BBC articles, {len(feed)} feed entries; one core per size; {stats}")
     for mix in args.mix.split(","):
         all_rules, about = _rules(mix, max(sizes), args.corpus, bbc + feed)
         if not args.json:
@@ -141,7 +162,7 @@ def main() -> None:
             print(HEAD)
         results = []
         for size in sizes:
-            result = _measure(all_rules[:size], bbc, feed, args.naive_budget)
+            result = _measure(all_rules[:size], bbc, feed, args.naive_budget, frequencies)
             result["mix"] = mix
             results.append(result)
             print(json.dumps(result) if args.json else _row(result), flush=True)
@@ -202,13 +223,17 @@ def _row(r: dict[str, Any]) -> str:
 
 
 def _measure(
-    rules: list[Rule], bbc: list[Document], feed: list[Document], budget: int
+    rules: list[Rule],
+    bbc: list[Document],
+    feed: list[Document],
+    budget: int,
+    frequencies: dict[str, float] | None,
 ) -> dict[str, Any]:
-    """``run_size`` in a forked child pinned to one core, so memory and time are its own."""
+    """``run_size`` in a forked child pinned to one core."""
     ctx = multiprocessing.get_context("fork")
     sample = max(10, min(300, budget // len(rules)))
     recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(send, rules, bbc, feed, sample))
+    proc = ctx.Process(target=_child, args=(send, rules, bbc, feed, sample, frequencies))
     proc.start()
     result: dict[str, Any] = recv.recv()
     proc.join()

@@ -16,7 +16,9 @@ from monitor.commands.delivery import COMMANDS as DELIVERY_COMMANDS
 from monitor.commands.feeds import feeds_cmd, once_cmd
 from monitor.commands.opml import opml
 from monitor.commands.rules import backtest, test_rule
+from monitor.commands.status import COMMANDS as STATUS_COMMANDS
 from monitor.config import ConfigError, LoadedConfig, format_issues, load_config
+from monitor.logs import add_secrets, config_secrets, configure_logging
 
 
 def load_or_exit(path: Path) -> LoadedConfig:
@@ -37,6 +39,7 @@ def load_or_exit(path: Path) -> LoadedConfig:
         if problems:
             click.echo("\n".join(f"{path}: templates_dir: {p}" for p in problems), err=True)
             sys.exit(EX_CONFIG)
+    add_secrets(config_secrets(loaded.config))  # never logged from here on
     return loaded
 
 
@@ -45,13 +48,7 @@ def load_or_exit(path: Path) -> LoadedConfig:
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 def main(verbose: int) -> None:
     """News monitoring and alerting: feeds in, cleaned articles matched, digests out."""
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # Libraries' per-request and per-job chatter only with -vv.
-    for noisy in ("apscheduler", "httpx", "httpcore", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
+    configure_logging(verbose)  # JSON lines unless stderr is a terminal; libraries with -vv
 
 
 @main.command()
@@ -148,6 +145,8 @@ main.add_command(test_rule)
 main.add_command(backtest)
 for _command in DELIVERY_COMMANDS:
     main.add_command(_command)
+for _command in STATUS_COMMANDS:
+    main.add_command(_command)
 
 
 @main.command()
@@ -155,11 +154,12 @@ for _command in DELIVERY_COMMANDS:
 def run(config_path: Path) -> None:
     """Run the daemon: poll due feeds on their schedule until SIGTERM or Ctrl-C."""
     from monitor.daemon import AlreadyRunning, run_daemon
+    from monitor.web import ListenError
 
     loaded = load_or_exit(config_path)
     if logging.getLogger().level > logging.INFO:
         logging.getLogger().setLevel(logging.INFO)
     try:
         run_daemon(config_path, loaded)
-    except AlreadyRunning as exc:
+    except (AlreadyRunning, ListenError) as exc:
         raise click.ClickException(str(exc)) from exc

@@ -17,7 +17,8 @@ import fcntl
 import logging
 import os
 import signal
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import IO
@@ -30,9 +31,14 @@ from watchfiles import awatch
 from monitor.alerts import Matcher
 from monitor.config import ConfigError, LoadedConfig, format_issues, load_config
 from monitor.config.cron import crontab_trigger
+from monitor.crashpoints import crashpoint
 from monitor.delivery import Delivery
+from monitor.health import RELOAD_META, TICK_META
+from monitor.metrics import Metrics
 from monitor.pipeline import FEED_LEASE, Services, poll_feeds
 from monitor.services import services, utc_now
+from monitor.snapshot import read_readiness, take_snapshot
+from monitor.web import HealthServer, start_health_server
 
 log = logging.getLogger("monitor.daemon")
 
@@ -78,6 +84,9 @@ class Daemon:
     svc: Services | None = None
     delivery: Delivery | None = None
     scheduler: AsyncIOScheduler | None = None
+    metrics: Metrics = field(default_factory=Metrics)
+    web: HealthServer | None = None
+    reload_ok: bool = True
 
     async def poll_tick(self) -> None:
         svc = self.svc
@@ -89,10 +98,14 @@ class Daemon:
         )
         if not states:
             return
-        reports = await poll_feeds(svc, states)
+        reports = await poll_feeds(svc, states, on_done=self.metrics.feed_polled)
         new = sum(len(r.articles) for r in reports)
         failed = sum(1 for r in reports if r.error)
-        log.info("poll: %d feed(s), %d new article(s), %d failed", len(reports), new, failed)
+        log.info(
+            "poll: %d feed(s), %d new article(s), %d failed",
+            *(len(reports), new, failed),
+            extra={"event": "poll.done", "feeds": len(reports), "articles": new, "failed": failed},
+        )
         if new:
             await self.relay_tick()  # immediate alerts go out right after the poll that saw them
 
@@ -131,6 +144,7 @@ class Daemon:
         if delivery is None or self.svc is None:
             return
         runs, report = await delivery.tick(self.svc.clock())
+        self.metrics.relayed(report)
         if runs or report.claimed:
             log.info(
                 "delivery: %d digest run(s); %d sent, %d to retry, %d dead",
@@ -138,6 +152,7 @@ class Daemon:
                 report.delivered,
                 report.retried,
                 report.dead,
+                extra={"event": "delivery.done", "sent": report.delivered, "dead": report.dead},
             )
 
     async def digest_tick(self, name: str) -> None:
@@ -148,14 +163,14 @@ class Daemon:
         now = self.svc.clock()
         runs = await delivery.run_due(now, [name])
         if any(r.queued for r in runs):
-            await delivery.relay(now)
+            self.metrics.relayed(await delivery.relay(now))
 
     async def housekeeping(self) -> None:
         if self.svc is None:
             return
         report = self.svc.store.prune(self.svc.clock(), self.svc.config.defaults.retention)
         self.svc.store.optimize()
-        log.info("housekeeping: pruned %s", report)
+        log.info("housekeeping: pruned %s", report, extra={"event": "housekeeping.done"})
 
     def reload(self) -> None:
         """Apply a new config if it is valid; otherwise keep the old one and say why."""
@@ -163,23 +178,33 @@ class Daemon:
             loaded = load_config(self.config_path)
         except ConfigError as exc:
             log.error(
-                "config reload rejected, keeping the previous config:\n%s", format_issues(exc)
+                "config reload rejected, keeping the previous config:\n%s",
+                format_issues(exc),
+                extra={"event": "config.reload_rejected", "errors": len(exc.issues)},
             )
+            self.record_config(False, [str(issue) for issue in exc.issues])
             return
         if self.svc is None or loaded.source_hash == self.loaded.source_hash:
+            if self.svc is not None and not self.reload_ok:
+                self.record_config(True)  # the file is back to the config in use
             return
         if loaded.config.storage != self.loaded.config.storage:
-            log.error("config reload: `storage` cannot change while running; restart instead")
+            reason = "config reload: `storage` cannot change while running; restart instead"
+            log.error(reason, extra={"event": "config.reload_rejected", "errors": 1})
+            self.record_config(False, [reason])
             return
         matcher = Matcher.build(loaded.config, self.svc.store.novelty_last_seen)
         self.svc.store.sync_feeds(loaded.config.feeds, self.svc.clock())
+        crashpoint("daemon.reload")  # the store has the new feeds, memory the old config
         self.svc = replace(self.svc, config=loaded.config, matcher=matcher)
         self.loaded = loaded
         self.schedule_digests()
+        self.record_config(True)
         log.info(
             "config reloaded: %d feeds, %d rules",
             len(loaded.config.feeds),
             len(loaded.config.rules),
+            extra={"event": "config.reloaded"},
         )
 
     async def watch_config(self, stop: asyncio.Event) -> None:
@@ -192,6 +217,57 @@ class Daemon:
             if any(Path(path).resolve() == target for _change, path in changes):
                 self.reload()
 
+    async def poll_job(self) -> None:
+        """The scheduler's poll job: ``poll_tick`` between two records of the tick in the
+        store, which the health checks read (``monitor.health.TICK_META``)."""
+        svc = self.svc
+        if svc is None:
+            return
+        started = svc.clock()
+        tick = {
+            "started": started.isoformat(),
+            "finished": None,
+            "tick_seconds": svc.config.daemon.tick.total_seconds(),
+            "pid": os.getpid(),
+        }
+        await asyncio.to_thread(svc.store.set_meta, TICK_META, tick, started)
+        try:
+            await self.poll_tick()
+        finally:
+            done = svc.clock()
+            tick["finished"] = done.isoformat()
+            await asyncio.to_thread(svc.store.set_meta, TICK_META, tick, done)
+
+    def record_config(self, ok: bool, errors: Sequence[str] = ()) -> None:
+        """Remember the outcome of a config load or reload (``monitor status``, metrics);
+        ``feeds`` and ``rules`` describe the config in use."""
+        self.reload_ok = ok
+        self.metrics.config_loaded(ok, self.loaded.config if ok else None)
+        if self.svc is None:
+            return
+        now = self.svc.clock()
+        config = self.loaded.config
+        record = {
+            "ok": ok,
+            "at": now.isoformat(),
+            "errors": list(errors),
+            "feeds": len(config.feeds),
+            "rules": len(config.rules),
+            "source_hash": self.loaded.source_hash,
+        }
+        self.svc.store.set_meta(RELOAD_META, record, now)
+
+    async def start_web(self, svc: Services) -> None:
+        """Serve /healthz, /readyz and /metrics when ``http.listen`` is set."""
+        self.metrics.watch(lambda: take_snapshot(svc.store, self.loaded.config, svc.clock()))
+        listen = svc.config.http.listen
+        if listen:
+            self.web = await start_health_server(
+                listen,
+                ready=lambda: read_readiness(svc.store, self.loaded.config, svc.clock()),
+                metrics=self.metrics.exposition,
+            )
+
     async def run(self) -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -201,10 +277,13 @@ class Daemon:
         async with services(self.loaded) as svc:
             self.svc = svc
             svc.store.sync_feeds(self.loaded.config.feeds, svc.clock())
+            if lock_path(svc.config.storage) is not None:  # we hold the lock: the only poller
+                svc.store.release_feed_leases()  # so leases left by a killed daemon are stale
+            self.record_config(True)
             tick = self.loaded.config.daemon.tick.total_seconds()
             scheduler = AsyncIOScheduler(timezone="UTC")
             scheduler.add_job(
-                self.poll_tick,
+                self.poll_job,
                 "interval",
                 seconds=tick,
                 id="poll",
@@ -231,9 +310,13 @@ class Daemon:
             )
             self.scheduler = scheduler
             self.schedule_digests()
+            await self.start_web(svc)
             scheduler.start()
             log.warning(
-                "monitor running: %d feeds, state in %s", len(svc.config.feeds), svc.store.backend
+                "monitor running: %d feeds, state in %s",
+                len(svc.config.feeds),
+                svc.store.backend,
+                extra={"event": "daemon.started", "pid": os.getpid()},
             )
             watcher = (
                 asyncio.create_task(self.watch_config(stop))
@@ -241,14 +324,21 @@ class Daemon:
                 else None
             )
             await stop.wait()
+            if self.web is not None:
+                await self.web.close()
             if watcher is not None:
                 watcher.cancel()
             grace = self.loaded.config.daemon.shutdown_grace.total_seconds()
-            log.warning("stopping: letting in-flight work finish (up to %.0f s)", grace)
-            scheduler.shutdown(wait=False)
+            log.warning(
+                "stopping: letting in-flight work finish (up to %.0f s)",
+                grace,
+                extra={"event": "daemon.stopping"},
+            )
+            scheduler.pause()  # no new jobs; shutdown() would cancel the running ones at once
             pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
             if pending:
                 await asyncio.wait(pending, timeout=grace)
+            scheduler.shutdown(wait=False)
             self.svc = None
 
 

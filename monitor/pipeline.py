@@ -22,6 +22,7 @@ from monitor.articles.download import download_page
 from monitor.articles.extract import extract_page
 from monitor.articles.summary import html_to_text
 from monitor.config.schema import Config, Feed
+from monitor.crashpoints import crashpoint
 from monitor.errors import ExtractError, FeedParseError, FetchError, HTTPStatusError, WorkerError
 from monitor.feeds.fetch import FeedFetch, FetchStatus, fetch_feed
 from monitor.feeds.identity import entry_identity, select_new
@@ -74,6 +75,7 @@ class FeedReport:
     articles: list[NewArticle] = field(default_factory=list)
     baseline: int = 0
     flood: bool = False
+    kind: str | None = None  # the error's stable kind (metrics, logs)
 
 
 async def _db(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -132,7 +134,15 @@ async def _article_for(svc: Services, feed: Feed, entry: FeedEntry, now: datetim
         except (FetchError, ExtractError, WorkerError) as exc:
             reason = str(exc)
             log.info(
-                "article fallback", extra={"feed": feed.name, "url": entry.link, "reason": reason}
+                "article %s: using the feed's summary (%s)",
+                entry.link,
+                reason,
+                extra={
+                    "event": "article.fallback",
+                    "feed": feed.name,
+                    "url": entry.link,
+                    "reason": reason,
+                },
             )
     text = page.text if page else _entry_text(entry)
     title = (
@@ -178,6 +188,13 @@ async def _process_entry(
         )
         if saved is None:
             return None  # the same story was already stored from another entry or feed
+    for m in alerts.found:
+        log.info(
+            "rule %s matched %s",
+            m.rule,
+            article.url,
+            extra={"event": "rule.matched", "feed": feed.name, "rule": m.rule, "url": article.url},
+        )
     return NewArticle(article, alerts)
 
 
@@ -223,7 +240,13 @@ async def _failure(
     )
     errors = state.error_count + 1
     when = _schedule(svc, feed, state, now, errors=errors, retry_after=retry_after)
-    log.warning("feed %s failed (%s): %s", feed.name, kind, exc)
+    log.warning(
+        "feed %s failed (%s): %s",
+        feed.name,
+        kind,
+        exc,
+        extra={"event": "feed.failed", "feed": feed.name, "kind": kind, "error": str(exc)},
+    )
     if not svc.dry_run:
         await _db(
             svc.store.record_poll,
@@ -237,7 +260,7 @@ async def _failure(
                 disable_reason=disable,
             ),
         )
-    return FeedReport(feed.name, "disabled" if disable else "error", error=str(exc))
+    return FeedReport(feed.name, "disabled" if disable else "error", error=str(exc), kind=kind)
 
 
 async def poll_feed(svc: Services, feed: Feed, state: FeedState) -> FeedReport:
@@ -252,6 +275,7 @@ async def poll_feed(svc: Services, feed: Feed, state: FeedState) -> FeedReport:
             last_body_hash=state.body_hash,
             max_bytes=svc.config.http.max_feed_bytes,
         )
+        crashpoint("poll.after_fetch", when=fetched.status is FetchStatus.FETCHED)
         headers = fetched.response.headers
         cache_control = headers.get("cache-control")
         if fetched.status is not FetchStatus.FETCHED:

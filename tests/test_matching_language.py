@@ -88,7 +88,8 @@ CASES = [
     ("hamas -gaza", "Hamas in Syria", True),
     ("hamas -(gaza OR israel)", "Hamas and Israel", False),
     ("hamas NOT NOT gaza", "Hamas in Gaza", True),
-    # lower-case and/or/not are words, not operators
+    # lower-case and/or/not are words, not operators; so are words that start like one
+    ("NEARBY ORBIT", "the nearby orbit", True),
     ("hamas and", "Hamas and Iran", True),
     ("hamas and", "Hamas, Iran", False),
     # precedence: NOT > AND > OR

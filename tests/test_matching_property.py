@@ -65,15 +65,22 @@ def _parse(text: str) -> Node | None:
         return None  # e.g. "a -a": rejected as matching nothing
 
 
+frequencies = st.one_of(
+    st.none(), st.dictionaries(st.sampled_from(terms_of(" ".join(WORDS))), st.floats(0, 1))
+)
+
+
 @SETTINGS
 @given(
-    st.lists(queries, min_size=1, max_size=8), st.lists(st.tuples(texts(6), texts()), max_size=4)
+    st.lists(queries, min_size=1, max_size=8),
+    st.lists(st.tuples(texts(6), texts()), max_size=4),
+    frequencies,
 )
 def test_compiled_index_agrees_with_each_rule_evaluated_alone(
-    queries: list[str], docs: list[tuple[str, str]]
+    queries: list[str], docs: list[tuple[str, str]], freq: dict[str, float] | None
 ) -> None:
     rules = [Rule(name=f"r{i}", query=q) for i, q in enumerate(queries) if _parse(q)]
-    index = RuleIndex.compile(rules, ENTITIES)
+    index = RuleIndex.compile(rules, ENTITIES, frequencies=freq)
     for title, text in docs:
         analysis = Analysis.of(title, text)
         expected = []

@@ -15,6 +15,7 @@ import click
 
 from monitor.commands.common import config_option
 from monitor.config.schema import Feed
+from monitor.logs import redact
 from monitor.pipeline import FeedReport, NewArticle, Services, poll_feeds, transient_state
 from monitor.services import services, utc_now
 from monitor.store import FeedState
@@ -63,7 +64,7 @@ def once_cmd(config_path: Path, dry_run: bool, as_json: bool) -> None:
         err=True,
     )
     for r in failed:
-        click.echo(f"  {r.feed}: {r.error}", err=True)
+        click.echo(redact(f"  {r.feed}: {r.error}"), err=True)
 
 
 async def _once(loaded: Any, *, dry_run: bool, as_json: bool) -> list[FeedReport]:

@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, Strict
 
-from monitor.config.units import parse_duration, parse_size
+from monitor.config.units import parse_duration, parse_listen, parse_size
 
 
 def _parse_interval(value: object) -> object:
@@ -44,6 +44,15 @@ Flag = Annotated[bool, Strict()]
 # A feed's poll interval: a duration, or "auto" to follow how often the feed publishes.
 Interval = Annotated[timedelta | Literal["auto"], BeforeValidator(_parse_interval)]
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _listen(value: object) -> object:
+    parse_listen(value)
+    return value.strip() if isinstance(value, str) else value
+
+
+# host:port to serve health and metrics on (checked here, parsed by monitor.web).
+Listen = Annotated[str, BeforeValidator(_listen)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 # A list that must name at least one thing (channels of a digest, recipients, aliases).
 Names = Annotated[tuple[Name, ...], Field(min_length=1)]
@@ -63,7 +72,7 @@ class HttpSettings(Model):
     concurrency: Annotated[int, Field(ge=1, le=1000)] = 16
     per_host: Annotated[int, Field(ge=1, le=100)] = 2
     allow_networks: tuple[Network, ...] = ()
-    listen: str | None = None
+    listen: Listen | None = None
 
 
 class Defaults(Model):

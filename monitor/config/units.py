@@ -63,3 +63,19 @@ def format_duration(td: timedelta) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
     return f"{seconds:g}s"
+
+
+def parse_listen(value: object) -> tuple[str, int]:
+    """``"127.0.0.1:9464"`` → ``("127.0.0.1", 9464)``; IPv6 as ``"[::1]:9464"``; port 0 picks
+    a free port. Raises ``ValueError``."""
+    hint = "expected host:port, such as 127.0.0.1:9464 or [::1]:9464"
+    if not isinstance(value, str):
+        raise ValueError(hint)
+    host, sep, port = value.strip().rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise ValueError(f"{hint} (put an IPv6 address in brackets)")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(hint)
+    return host, int(port)

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Literal
 
 from monitor.config.schema import Config, Digest
+from monitor.crashpoints import crashpoint
 from monitor.delivery.outbox import immediate_run_key, outbox_key, outbox_payload
 from monitor.digests import BuiltDigest, Templates, build_digest, render_message
 from monitor.model import Message
@@ -119,7 +120,9 @@ def run_digest(
     records: tuple[OutboxRecord, ...] = ()
     if built.send:
         records = digest_records(digest, key, render_message(built, templates))
+    crashpoint("digest.assembly")
     run_id = store.record_digest_run(name, key, now=now, queue_ids=built.queue_ids, outbox=records)
+    crashpoint("digest.after_commit", when=run_id is not None)
     if run_id is None:
         return DigestRun(name, key, "duplicate")
     return DigestRun(

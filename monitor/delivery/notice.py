@@ -126,7 +126,12 @@ def notify_dead_letters(
         return None
     batch = notice_id(rows)
     message = notice_message(rows, now)
-    log.error("%s: %s", message.subject, "; ".join(_line(r) for r in rows[:MAX_LISTED]))
+    log.error(
+        "%s: %s",
+        message.subject,
+        "; ".join(_line(r) for r in rows[:MAX_LISTED]),
+        extra={"event": "delivery.dead_letter", "count": len(rows), "notice": batch},
+    )
     records = [
         OutboxRecord(
             key=bounded_key(f"{NOTICE_PREFIX}dead:{batch}:{channel}"),

@@ -33,6 +33,7 @@ from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
 from monitor.channels.base import Channel
+from monitor.crashpoints import crashpoint
 from monitor.delivery.notice import notify_dead_letters
 from monitor.delivery.outbox import message_of
 from monitor.delivery.policy import Decision, RetryPolicy, decide, expired, expiry_reason, retry_at
@@ -56,6 +57,8 @@ class RowOutcome:
     attempts: int
     at: datetime | None = None
     reason: str | None = None
+    created_at: datetime | None = None  # when the row was queued (delivery latency)
+    finished_at: datetime | None = None  # when the outcome was recorded
 
 
 @dataclass
@@ -111,7 +114,10 @@ class _Pass:
             kept = await _db(self.store.mark_dead, row.id, self.now, decision.reason or "")
         if not kept:  # another relay took the row over after our lease ran out
             log.warning(
-                "outbox row %d (%s): lease lost before the outcome was recorded", row.id, row.key
+                "outbox row %d (%s): lease lost before the outcome was recorded",
+                row.id,
+                row.key,
+                extra={"event": "outbox.lease_lost", "channel": row.channel, "key": row.key},
             )
         self.report.outcomes.append(
             RowOutcome(
@@ -123,6 +129,8 @@ class _Pass:
                 row.attempts,
                 decision.at,
                 decision.reason,
+                row.created_at,
+                self.now,
             )
         )
 
@@ -166,6 +174,7 @@ class _Pass:
             error: DeliveryError | None = None
             try:
                 await channel.send(message, row.key)
+                crashpoint("relay.after_ack")  # acknowledged, not yet marked delivered
             except DeliveryError as exc:
                 error = exc
             except Exception as exc:  # a bug: make it visible on the row, then fail loudly
@@ -202,6 +211,7 @@ async def relay_once(
     """
     report = RelayReport()
     rows = await _db(store.claim_outbox, now, policy.batch, policy.lease)
+    crashpoint("relay.after_claim", when=bool(rows))
     by_channel: dict[str, list[OutboxRow]] = {}
     for row in rows:
         by_channel.setdefault(row.channel, []).append(row)
@@ -212,11 +222,26 @@ async def relay_once(
     if report.dead or check_notices:
         known = [c for c in notice_channels if c in channels]
         for missing in set(notice_channels) - set(known):
-            log.warning("delivery.notice_channels: no channel named %r", missing)
+            log.warning(
+                "delivery.notice_channels: no channel named %r",
+                missing,
+                extra={"event": "delivery.notice_channel_missing", "channel": missing},
+            )
         report.notice = await _db(notify_dead_letters, store, now, known)
     for o in report.outcomes:
         if o.verdict != "delivered":
-            log.info("outbox #%d %s → %s: %s (%s)", o.id, o.key, o.channel, o.verdict, o.reason)
+            log.info(
+                "outbox #%d %s → %s: %s (%s)",
+                *(o.id, o.key, o.channel, o.verdict, o.reason),
+                extra={
+                    "event": f"outbox.{o.verdict}",
+                    "channel": o.channel,
+                    "digest": o.digest,
+                    "key": o.key,
+                    "attempts": o.attempts,
+                    "reason": o.reason,
+                },
+            )
     for result in results:
         if isinstance(result, BaseException):
             raise result  # a bug in a channel: the other channels' rows are recorded first

@@ -25,8 +25,11 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from datasketch import MinHash, MinHashLSH  # type: ignore[import-untyped]
+if TYPE_CHECKING:
+    from datasketch import MinHash  # type: ignore[import-untyped]
+
 
 THRESHOLD = 0.5
 SHORT_THRESHOLD = 0.7
@@ -78,8 +81,16 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / union if union else 0.0
 
 
+def _datasketch() -> Any:
+    """datasketch, imported on first use: it pulls in numpy and scipy (~0.6 s), which
+    commands that never build a digest (e.g. ``monitor healthcheck``) should not pay."""
+    import datasketch
+
+    return datasketch
+
+
 def _minhash(items: Iterable[str]) -> MinHash:
-    m = MinHash(num_perm=NUM_PERM, seed=1)
+    m = _datasketch().MinHash(num_perm=NUM_PERM, seed=1)
     m.update_batch([s.encode("utf-8") for s in items])
     return m
 
@@ -96,7 +107,7 @@ def _same_story(a: _Story, b: _Story, threshold: float = THRESHOLD) -> bool:
 
 def _similar_pairs(stories: Sequence[_Story], threshold: float) -> Iterable[tuple[int, int]]:
     """Index pairs (j < i) of near-duplicate stories, candidates found through MinHash LSH."""
-    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+    lsh = _datasketch().MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
     for i, story in enumerate(stories):
         if not story.shingles:
             continue
@@ -148,7 +159,7 @@ class TitleIndex:
     def __init__(self, titles: Iterable[str], threshold: float = TITLE_THRESHOLD) -> None:
         self._threshold = threshold
         self._sets: list[frozenset[str]] = []
-        self._lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+        self._lsh = _datasketch().MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
         for title in titles:
             words = self._words(title)
             if words:

@@ -85,6 +85,7 @@ class RuleIndex:
         self._pairs = pairs
         self._single_keys = frozenset(single)
         self._pair_keys = frozenset(pairs)
+        self._seconds = {k1: frozenset(sub) for k1, sub in pairs.items()}
         keys = {k for c in rules for clause in c.clauses for k in clause}
         self._exact = frozenset(k for k in keys if k[0] != "*")
         self._stems = frozenset(k[1:] for k in keys if k[0] == "*")
@@ -174,8 +175,7 @@ class RuleIndex:
                 got = ["*" + tok[:n] for n in self._stem_lengths if tok[:n] in self._stems]
                 if got:
                     prefixes[tok] = got
-            for tok in vocab & prefixes.keys():
-                present.update(prefixes[tok])
+            present.update(*map(prefixes.__getitem__, vocab & prefixes.keys()))
         return present
 
     def candidates(self, doc: Document, analysis: Analysis | None = None) -> list[CompiledRule]:
@@ -186,15 +186,11 @@ class RuleIndex:
         single, pairs = self._single, self._pairs
         for key in present & self._single_keys:
             ids.update(single[key])
+        seconds = self._seconds
         for key in present & self._pair_keys:
             sub = pairs[key]
-            if len(sub) < 8:
-                for second, got in sub.items():
-                    if second in present:
-                        ids.update(got)
-            else:
-                for second in sub.keys() & present:
-                    ids.update(sub[second])
+            for second in seconds[key] & present:
+                ids.update(sub[second])
         out = []
         for rid in sorted(ids):
             rule = self.compiled[rid]

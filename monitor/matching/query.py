@@ -92,7 +92,7 @@ def _lex(text: str) -> list[_Tok]:
 def _word_token(word: str, col: int) -> _Tok:
     if word in ("AND", "OR", "NOT"):
         return _Tok(word, word, col)
-    if word.startswith("NEAR"):
+    if word == "NEAR" or word.startswith("NEAR/"):
         m = _NEAR.fullmatch(word)
         if not m:
             raise QueryError(f"{word} at column {col} needs a distance, such as NEAR/5", col)

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
+from monitor.crashpoints import crashpoint
 from monitor.model import Article
 from monitor.store.dialect import upsert
 from monitor.store.entries import mark_seen
@@ -146,4 +147,5 @@ def save_article(
     enqueue(conn, outbox_records, now, article_id)
     _enqueue_digests(conn, article_id, digest_items, match_ids, now)
     update_novelty(conn, novelty_records, article_id)
+    crashpoint("store.in_ingest")  # everything written, the commit not yet done
     return article_id if created else None

@@ -61,6 +61,14 @@ def pending(conn: Connection, digest: str) -> list[DigestEntry]:
     return result
 
 
+class QueueTaken(RuntimeError):
+    """Another run consumed some of the queue items a run was built from (two runs raced):
+    its message is stale, so nothing of it may be recorded."""
+
+    def __init__(self, digest: str, run_key: str) -> None:
+        super().__init__(f"digest {digest!r}: run {run_key} lost its queue items to another run")
+
+
 def record_run(
     conn: Connection,
     digest: str,
@@ -70,7 +78,9 @@ def record_run(
     outbox_records: Sequence[OutboxRecord],
     now: datetime,
 ) -> int | None:
-    """Record a digest run (see Store.record_digest_run); None if ``run_key`` exists."""
+    """Record a digest run (see Store.record_digest_run); None if ``run_key`` exists.
+    Raises QueueTaken, to roll the transaction back, when another run consumed any of
+    ``queue_ids`` since they were read."""
     run_id = conn.execute(
         upsert(conn, digest_runs)
         .values(digest=digest, key=run_key, items=0, created_at=now)
@@ -79,14 +89,28 @@ def record_run(
     ).scalar_one_or_none()
     if run_id is None:
         return None
+    wanted = sorted(set(queue_ids))
+    taken = 0
+    for chunk in chunks(wanted):
+        taken += conn.execute(
+            update(digest_queue)
+            .where(
+                digest_queue.c.id.in_(chunk),
+                digest_queue.c.digest == digest,
+                digest_queue.c.sent_run.is_(None),
+            )
+            .values(sent_run=run_id)
+        ).rowcount
+    if taken < len(wanted):
+        raise QueueTaken(digest, run_key)
     article_ids: set[int] = set()
-    for chunk in chunks(sorted(set(queue_ids))):
+    for chunk in chunks(wanted):
         article_ids.update(
             conn.execute(
                 select(digest_queue.c.article_id).where(
                     digest_queue.c.id.in_(chunk),
                     digest_queue.c.digest == digest,
-                    digest_queue.c.sent_run.is_(None),
+                    digest_queue.c.sent_run == run_id,
                 )
             ).scalars()
         )

@@ -159,6 +159,14 @@ def claim_due(conn: Connection, now: datetime, limit: int, lease: timedelta) -> 
     return sorted(claimed, key=lambda s: (s.next_poll_at, s.id))
 
 
+def release_leases(conn: Connection) -> int:
+    """Free every feed lease (see Store.release_feed_leases); returns how many were held."""
+    result = conn.execute(
+        update(feeds).where(feeds.c.lease_until.is_not(None)).values(lease_until=None)
+    )
+    return result.rowcount
+
+
 def record_poll(conn: Connection, feed_id: int, outcome: PollOutcome) -> None:
     """Write one poll's outcome and release the lease (see Store.record_poll)."""
     values: dict[str, Any] = {

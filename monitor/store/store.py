@@ -16,7 +16,16 @@ from sqlalchemy import Connection, Engine
 
 from monitor.config.schema import Feed
 from monitor.model import Article
-from monitor.store import articles, digests, entries, feeds, history, housekeeping, outbox
+from monitor.store import (
+    activity,
+    articles,
+    digests,
+    entries,
+    feeds,
+    history,
+    housekeeping,
+    outbox,
+)
 from monitor.store.engine import make_engine, upgrade, writer
 from monitor.store.records import (
     DigestEntry,
@@ -33,14 +42,16 @@ from monitor.store.records import (
 )
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, *, migrate: bool = True) -> Store:
     """Open (creating if needed) the store at ``url`` and upgrade its schema to head.
 
     ``sqlite:///path`` (the parent directory is created) or ``postgresql://...`` (psycopg 3).
+    ``migrate=False`` leaves the schema alone (probes such as ``monitor healthcheck``).
     """
     engine = make_engine(url)
     try:
-        upgrade(engine)
+        if migrate:
+            upgrade(engine)
     except BaseException:
         engine.dispose()
         raise
@@ -93,6 +104,13 @@ class Store:
         and not leased (or whose lease ran out), earliest due first."""
         with self._write() as conn:
             return feeds.claim_due(conn, now, limit, lease)
+
+    def release_feed_leases(self) -> int:
+        """Free every feed lease, for a poller that knows it is the only one (the daemon
+        holding the SQLite lock): the leases left by a killed process would otherwise hold
+        its feeds until they run out. Returns how many leases were held."""
+        with self._write() as conn:
+            return feeds.release_leases(conn)
 
     def record_poll(self, feed_id: int, outcome: PollOutcome) -> None:
         """Write a poll's outcome and release the lease; never touches seen-state.
@@ -238,11 +256,16 @@ class Store:
     ) -> int | None:
         """In one transaction: record the run (``run_key`` unique, e.g. digest + scheduled
         time: None if it exists and nothing else is done), mark every unsent queue item of
-        the included articles as sent, and add the outbox rows."""
-        with self._write() as conn:
-            return digests.record_run(
-                conn, digest, run_key, queue_ids=queue_ids, outbox_records=outbox, now=now
-            )
+        the included articles as sent, and add the outbox rows. Also None, with nothing
+        done, when another run consumed any of ``queue_ids`` since they were read: the run
+        was built from a stale queue and would repeat that run's stories."""
+        try:
+            with self._write() as conn:
+                return digests.record_run(
+                    conn, digest, run_key, queue_ids=queue_ids, outbox_records=outbox, now=now
+                )
+        except digests.QueueTaken:
+            return None
 
     def digest_sent_since(self, digest: str, since: datetime) -> list[SentItem]:
         """Articles sent in ``digest`` by runs since ``since``."""
@@ -275,3 +298,17 @@ class Store:
     def optimize(self) -> None:
         """Refresh planner statistics; on SQLite also truncate the WAL."""
         housekeeping.optimize(self.engine)
+
+    # probes (read-only)
+
+    def article_times(
+        self, feed_ids: Iterable[int], per_feed: int = 50
+    ) -> dict[int, list[tuple[datetime | None, datetime]]]:
+        """``(published, fetched_at)`` of each feed's newest ``per_feed`` articles."""
+        with self._read() as conn:
+            return activity.article_times(conn, feed_ids, per_feed)
+
+    def schema_revision(self) -> tuple[str | None, str | None]:
+        """The database's schema revision (None: no schema yet) and the code's head."""
+        with self._read() as conn:
+            return activity.schema_revision(conn)
