@@ -42,6 +42,8 @@ ENTRY_CONCURRENCY = 8
 """Article pages of one feed downloaded at once (the HTTP client also limits per host)."""
 
 FEED_LEASE = timedelta(minutes=10)
+BOILERPLATE_TTL = timedelta(minutes=5)
+"""How long a host's learned boilerplate is reused before it is read from the store again."""
 
 
 @dataclass
@@ -55,6 +57,7 @@ class Services:
     matcher: Matcher
     clock: Callable[[], datetime]
     dry_run: bool = False
+    boilerplate: dict[str, tuple[datetime, frozenset[str]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -104,13 +107,29 @@ def _entry_text(entry: FeedEntry) -> str:
     return html_to_text(entry.content or entry.summary)
 
 
-async def _article_for(svc: Services, feed: Feed, entry: FeedEntry, now: datetime) -> Article:
-    """Download and clean the entry's page, or fall back to the feed's own text."""
+async def _learned(svc: Services, host: str, now: datetime) -> frozenset[str]:
+    """The host's learned boilerplate, read from the store at most every few minutes."""
+    cached = svc.boilerplate.get(host)
+    if cached is not None and now - cached[0] < BOILERPLATE_TTL:
+        return cached[1]
+    learned = learned_boilerplate(await _db(svc.store.host_block_counts, host))
+    svc.boilerplate[host] = (now, learned)
+    return learned
+
+
+async def _article_for(
+    svc: Services, feed: Feed, entry: FeedEntry, now: datetime
+) -> tuple[Article, tuple[str, list[str]] | None]:
+    """Download and clean the entry's page, or fall back to the feed's own text.
+
+    Also returns the page's host and paragraph fingerprints, for the learned boilerplate.
+    """
     fetch = (
         svc.config.defaults.fetch_articles if feed.fetch_articles is None else feed.fetch_articles
     )
     url = entry.link or ""
     page: ExtractedPage | None = None
+    blocks: tuple[str, list[str]] | None = None
     reason: str | None = None
     if not entry.link:
         reason = "the entry has no link"
@@ -123,14 +142,11 @@ async def _article_for(svc: Services, feed: Feed, entry: FeedEntry, now: datetim
             )
             url = downloaded.url
             host = host_of(url)
-            learned = learned_boilerplate(await _db(svc.store.host_block_counts, host))
+            learned = await _learned(svc, host, now)
             page = await svc.pool.run(
                 _extract_job, downloaded.body, url, learned, downloaded.charset
             )
-            if not svc.dry_run:
-                await _db(
-                    svc.store.record_host_blocks, host, paragraph_fingerprints(page.text), now
-                )
+            blocks = (host, paragraph_fingerprints(page.text))
         except (FetchError, ExtractError, WorkerError) as exc:
             reason = str(exc)
             log.info(
@@ -151,7 +167,7 @@ async def _article_for(svc: Services, feed: Feed, entry: FeedEntry, now: datetim
         or _first_words(text)
         or url
     )
-    return Article(
+    article = Article(
         feed=feed.name,
         url=url,
         canonical_url=canonicalize_url(url) if url else "",
@@ -165,12 +181,13 @@ async def _article_for(svc: Services, feed: Feed, entry: FeedEntry, now: datetim
         fallback_reason=reason,
         tags=feed.tags,
     )
+    return article, blocks
 
 
 async def _process_entry(
     svc: Services, feed: Feed, state: FeedState, identity: str, entry: FeedEntry, *, now: datetime
 ) -> NewArticle | None:
-    article = await _article_for(svc, feed, entry, now)
+    article, blocks = await _article_for(svc, feed, entry, now)
     if not article.canonical_url:
         article = replace(article, canonical_url=f"entry:{state.id}:{identity}")
     alerts = svc.matcher.match(article, now=now)
@@ -185,6 +202,7 @@ async def _process_entry(
             alerts.digest_items,
             alerts.novelty,
             now,
+            host_blocks=blocks,
         )
         if saved is None:
             return None  # the same story was already stored from another entry or feed

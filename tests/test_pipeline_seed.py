@@ -109,3 +109,45 @@ def test_once_delivers_the_immediate_alert_to_the_files_channel(farm: Farm, tmp_
     html = written[0].read_text(encoding="utf-8")
     assert "Militant Hamas group back in Damascus" in html
     assert "Your support" not in html
+
+
+def test_an_appeal_inside_the_body_is_learned_from_the_hosts_other_articles(
+    farm: Farm, tmp_path: Path
+) -> None:
+    pages = FIXTURES / "articles"
+    items = []
+    for i in (1, 2, 3):
+        farm.add(f"/other-{i}", (pages / f"independent-other-{i}.html").read_bytes(), headers=HTML)
+        items.append(
+            {
+                "title": f"Other story {i}",
+                "link": farm.url(f"/other-{i}"),
+                "guid": f"o{i}",
+                "date": rfc822(),
+            }
+        )
+    farm.add("/feed.xml", rss(items), headers={"Content-Type": "application/rss+xml"})
+    config = write_config(tmp_path, [("independent", farm.url("/feed.xml"))])
+    assert run_cli("once", "-c", str(config)).exit_code == 0
+
+    farm.add("/seed-inbody", (pages / "seed-independent-inbody.html").read_bytes(), headers=HTML)
+    seed = {
+        "title": "Militant Hamas group back in Damascus after years of tension",
+        "link": farm.url("/seed-inbody"),
+        "guid": "seed",
+        "date": rfc822(),
+    }
+    farm.add("/feed.xml", rss([seed, *items]), headers={"Content-Type": "application/rss+xml"})
+    result = run_cli("once", "-c", str(config), "--json")
+
+    assert result.exit_code == 0, result.output
+    [line] = json_lines(result.stdout)
+    assert line["title"].startswith("Militant Hamas group")
+    store = open_store(f"sqlite:///{tmp_path / 'state' / 'monitor.db'}")
+    try:
+        [entry] = [e for e in store.pending_digest("daily") if e.url.endswith("/seed-inbody")]
+        assert entry.text.startswith("Two senior officials")
+        assert "Your support" not in entry.text
+        assert "Khalil al-Hayeh" in entry.text
+    finally:
+        store.close()

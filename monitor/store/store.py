@@ -158,14 +158,18 @@ class Store:
         digest_items: Sequence[DigestItemRecord],
         novelty: Sequence[NoveltyRecord],
         now: datetime,
+        *,
+        host_blocks: tuple[str, Sequence[str]] | None = None,
     ) -> int | None:
         """In ONE transaction: mark the entry seen, store the article, its matches, outbox
         rows, digest queue items and novelty updates. Returns the new article id, or None
         when an article with the same canonical URL was already stored; then only matches
         (by rule), outbox rows (by key) and queue items not stored yet are added. Raises
-        ValueError (and stores nothing) if a digest item names a rule not in ``matches``."""
+        ValueError (and stores nothing) if a digest item names a rule not in ``matches``.
+        ``host_blocks`` (host, paragraph fingerprints) counts the page's paragraphs for the
+        host's learned boilerplate, only when the article is new."""
         with self._write() as conn:
-            return articles.save_article(
+            article_id = articles.save_article(
                 conn,
                 feed_id,
                 entry_identity,
@@ -176,6 +180,9 @@ class Store:
                 novelty_records=novelty,
                 now=now,
             )
+            if article_id is not None and host_blocks is not None:
+                history.record_host_blocks(conn, host_blocks[0], host_blocks[1], now)
+            return article_id
 
     def novelty_last_seen(self, rule: str, actors: Iterable[str]) -> dict[str, datetime]:
         """When each actor was last seen with the rule's anchor (absent: never)."""
