@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 CONFIG ?= config.yaml
 
-.PHONY: install run test test-slow lint check bench clean
+.PHONY: install run test test-slow lint check bench soak clean
 
 install: $(VENV)/.installed
 
@@ -30,8 +30,17 @@ lint: install
 
 check: lint test
 
-bench: install
-	$(BIN)/python -m bench
+# Every benchmark, then the soak (over an hour in all; each prints its figures and ratios).
+BENCHES   ?= extraction matching delivery polling throughput
+SOAK_ARGS ?=
+
+bench: install  ## all benchmarks, the soak last (SOAK_ARGS="--minutes 3" shortens it)
+	@set -e; for b in $(BENCHES); do echo "== python -m bench.$$b"; $(BIN)/python -m bench.$$b; done
+	@echo "== python -m bench.soak $(SOAK_ARGS)"
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
+
+soak: install  ## the hour-long soak: the daemon against 1,000 live feeds (SOAK_ARGS="--minutes 3" for a quick check)
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
