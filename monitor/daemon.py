@@ -13,7 +13,6 @@ second daemon off the same state.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
 import os
 import signal
@@ -21,11 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import IO
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy.engine import make_url
 from watchfiles import awatch
 
 from monitor.alerts import Matcher
@@ -34,47 +31,18 @@ from monitor.config.cron import crontab_trigger
 from monitor.crashpoints import crashpoint
 from monitor.delivery import Delivery
 from monitor.health import RELOAD_META, TICK_META
+from monitor.lockfile import acquire_lock, lock_path
 from monitor.metrics import Metrics
 from monitor.pipeline import FEED_LEASE, Services, poll_feeds
 from monitor.services import services, utc_now
 from monitor.snapshot import read_readiness, take_snapshot
+from monitor.store import FeedState
 from monitor.web import HealthServer, start_health_server
 
 log = logging.getLogger("monitor.daemon")
 
 HOUSEKEEPING_INTERVAL = timedelta(hours=6)
 WATCH_DEBOUNCE_MS = 300
-
-
-class AlreadyRunning(RuntimeError):
-    """Another daemon holds the lock on this SQLite state."""
-
-
-def lock_path(storage: str) -> Path | None:
-    """The lock file beside a SQLite database (None for PostgreSQL, where claims suffice)."""
-    url = make_url(storage)
-    if not url.drivername.startswith("sqlite") or not url.database or url.database == ":memory:":
-        return None
-    return Path(url.database).with_suffix(".lock")
-
-
-def acquire_lock(path: Path) -> IO[str]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = path.open("a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        holder = handle.read().strip() or "another process"
-        handle.close()
-        raise AlreadyRunning(
-            f"another monitor daemon (pid {holder}) is running on this state; lock: {path}"
-        ) from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(str(os.getpid()))
-    handle.flush()
-    return handle
 
 
 @dataclass
@@ -87,27 +55,51 @@ class Daemon:
     metrics: Metrics = field(default_factory=Metrics)
     web: HealthServer | None = None
     reload_ok: bool = True
+    polls: set[asyncio.Task[None]] = field(default_factory=set)
+    relay_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    relay_task: asyncio.Task[None] | None = None
+    relay_wanted: bool = False
 
     async def poll_tick(self) -> None:
+        """Claim due feeds up to the free polling slots and poll each as its own task.
+
+        The tick does not wait for them: one slow feed never holds up the others, and a
+        feed that stored new articles wakes the relay at once (immediate alerts)."""
         svc = self.svc
         if svc is None:
             return
-        now = svc.clock()
-        states = svc.store.claim_due_feeds(
-            now, limit=svc.config.http.concurrency * 4, lease=FEED_LEASE
-        )
-        if not states:
+        free = svc.config.http.concurrency * 4 - len(self.polls)
+        if free <= 0:
             return
-        reports = await poll_feeds(svc, states, on_done=self.metrics.feed_polled)
-        new = sum(len(r.articles) for r in reports)
-        failed = sum(1 for r in reports if r.error)
-        log.info(
-            "poll: %d feed(s), %d new article(s), %d failed",
-            *(len(reports), new, failed),
-            extra={"event": "poll.done", "feeds": len(reports), "articles": new, "failed": failed},
+        states = await asyncio.to_thread(
+            svc.store.claim_due_feeds, svc.clock(), limit=free, lease=FEED_LEASE
         )
-        if new:
-            await self.relay_tick()  # immediate alerts go out right after the poll that saw them
+        for state in states:
+            task = asyncio.get_running_loop().create_task(self.poll_one(svc, state))
+            self.polls.add(task)
+            task.add_done_callback(self.polls.discard)
+
+    async def poll_one(self, svc: Services, state: FeedState) -> None:
+        [report] = await poll_feeds(svc, [state], on_done=self.metrics.feed_polled)
+        if report.articles:
+            log.info(
+                "feed %s: %d new article(s)",
+                report.feed,
+                len(report.articles),
+                extra={"event": "poll.done", "feed": report.feed, "articles": len(report.articles)},
+            )
+            self.wake_relay()
+
+    def wake_relay(self) -> None:
+        """Run the relay now (again, if one is running: it may have missed the new items)."""
+        self.relay_wanted = True
+        if self.relay_task is None or self.relay_task.done():
+            self.relay_task = asyncio.get_running_loop().create_task(self.relay_while_wanted())
+
+    async def relay_while_wanted(self) -> None:
+        while self.relay_wanted:
+            self.relay_wanted = False
+            await self.relay_tick()
 
     def schedule_digests(self) -> None:
         """One cron job per scheduled digest of the current config (replacing older ones)."""
@@ -143,7 +135,8 @@ class Daemon:
         delivery = self._delivery()
         if delivery is None or self.svc is None:
             return
-        runs, report = await delivery.tick(self.svc.clock())
+        async with self.relay_lock:
+            runs, report = await delivery.tick(self.svc.clock())
         self.metrics.relayed(report)
         if runs or report.claimed:
             log.info(
@@ -335,11 +328,21 @@ class Daemon:
                 extra={"event": "daemon.stopping"},
             )
             scheduler.pause()  # no new jobs; shutdown() would cancel the running ones at once
-            pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            if pending:
-                await asyncio.wait(pending, timeout=grace)
+            await _drain(grace)
             scheduler.shutdown(wait=False)
             self.svc = None
+
+
+async def _drain(grace: float) -> None:
+    """Wait for the other tasks, including ones they start meanwhile (a poll that ends wakes
+    the relay), until none is left or ``grace`` seconds have passed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + grace
+    while (remaining := deadline - loop.time()) > 0:
+        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        if not pending:
+            return
+        await asyncio.wait(pending, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
 
 
 def run_daemon(config_path: Path, loaded: LoadedConfig) -> None:

@@ -43,6 +43,8 @@ ENTRY_CONCURRENCY = 8
 
 FEED_LEASE = timedelta(minutes=10)
 BOILERPLATE_TTL = timedelta(minutes=5)
+LEARNED_AFTER = 3
+"""A paragraph is the host's boilerplate once this many of its articles carried it."""
 """How long a host's learned boilerplate is reused before it is read from the store again."""
 
 
@@ -112,7 +114,9 @@ async def _learned(svc: Services, host: str, now: datetime) -> frozenset[str]:
     cached = svc.boilerplate.get(host)
     if cached is not None and now - cached[0] < BOILERPLATE_TTL:
         return cached[1]
-    learned = learned_boilerplate(await _db(svc.store.host_block_counts, host))
+    # Only fingerprints already seen often enough to count: a busy host has many others.
+    counts = await _db(svc.store.host_block_counts, host, LEARNED_AFTER)
+    learned = learned_boilerplate(counts, LEARNED_AFTER)
     svc.boilerplate[host] = (now, learned)
     return learned
 

@@ -168,6 +168,7 @@ host_blocks = Table(
     Column("first_seen", UTCDateTime, nullable=False),
     Column("last_seen", UTCDateTime, nullable=False),
     Index("ix_host_blocks_last_seen", "last_seen"),
+    Index("ix_host_blocks_host_articles", "host", "articles"),
 )
 
 novelty = Table(
