@@ -86,7 +86,11 @@ class Daemon:
                 "feed %s: %d new article(s)",
                 report.feed,
                 len(report.articles),
-                extra={"event": "poll.done", "feed": report.feed, "articles": len(report.articles)},
+                extra={
+                    "event": "feed.polled",
+                    "feed": report.feed,
+                    "articles": len(report.articles),
+                },
             )
             self.wake_relay()
 

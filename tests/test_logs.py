@@ -46,7 +46,7 @@ def test_daemon_logs_json_lines_with_events_and_never_the_secret(
     )
     log = tmp_path / "daemon.log"
     with daemon(config, log, env={"SMTP_PASSWORD": SECRET}, options=["-vv"]):
-        wait_for(lambda: events(log, "feed.failed") and events(log, "poll.done"), "a poll")
+        wait_for(lambda: events(log, "feed.failed") and events(log, "feed.polled"), "a poll")
 
     raw = log.read_text(encoding="utf-8")
     assert SECRET not in raw
@@ -57,8 +57,8 @@ def test_daemon_logs_json_lines_with_events_and_never_the_secret(
     assert (failed["feed"], failed["kind"]) == ("bad", "status")
     assert "key=***: HTTP 500" in failed["message"]
     assert failed["error"].endswith("key=***: HTTP 500")
-    done = events(log, "poll.done")[0]
-    assert (done["feeds"], done["articles"], done["failed"]) == (2, 1, 1)
+    [done] = events(log, "feed.polled")
+    assert (done["feed"], done["articles"]) == ("good", 1)
     matched = {(e["feed"], e["rule"]) for e in events(log, "rule.matched")}
     assert matched == {("good", "hamas-damascus"), ("good", "axis-new-alignments")}
     names = {line["event"] for line in lines}
