@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import re
 import signal
 import subprocess
 import sys
@@ -81,12 +80,22 @@ def _sample(pid: int, start: float) -> Sample:
 
 
 def _log_counts(log: str) -> dict[str, int]:
-    polls = re.findall(r"poll: (\d+) feed\(s\), (\d+) new article\(s\), (\d+) failed", log)
+    """Counts from the daemon's JSON log lines (one feed poll per task: ``feed.polled`` when it
+    stored new articles, ``feed.failed`` when it failed)."""
+    events: list[dict[str, object]] = []
+    for line in log.splitlines():
+        if line.startswith("{"):
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                continue
+    polled = [e for e in events if e.get("event") == "feed.polled"]
+    failed = sum(1 for e in events if e.get("event") == "feed.failed")
     return {
-        "ticks": len(polls),
-        "polls": sum(int(p[0]) for p in polls),
-        "articles": sum(int(p[1]) for p in polls),
-        "failed": sum(int(p[2]) for p in polls),
+        "ticks": sum(1 for e in events if e.get("event") == "feed.polled") + failed,
+        "polls": len(polled) + failed,
+        "articles": sum(int(str(e.get("articles", 0))) for e in polled),
+        "failed": failed,
         "skipped_ticks": log.count("maximum number of running instances reached"),
         "tracebacks": log.count("Traceback"),
     }

@@ -158,8 +158,8 @@ def report(
         f"{args.rules} rules, 10 % of the feeds misbehaving; daemon.tick {args.tick}"
     )
     print(
-        f"daemon: {counts['polls']} polls in {counts['ticks']} ticks ({counts['skipped_ticks']} "
-        f"ticks skipped while the previous one ran), {counts['articles']} new articles stored, "
+        f"daemon: {counts['polls']} polls that stored news or failed "
+        f"({counts['skipped_ticks']} ticks skipped), {counts['articles']} new articles stored, "
         f"{counts['failed']} failed polls, {stats['pages_served']} pages served; "
         f"{counts['tracebacks']} tracebacks in the log; exit {result['exit_code']} "
         f"{result['stop_s']:.1f} s after SIGTERM"
