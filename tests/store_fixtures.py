@@ -7,29 +7,13 @@ Asia/Kolkata; they are skipped, with the reason, only when the server cannot be 
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from monitor.store import Store, open_store
-
-PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
-
-_pg_error: list[str] = []
-
-
-def _pg_reachable() -> str | None:
-    """None when the server answers, else why not (checked once per session)."""
-    if not _pg_error:
-        try:
-            with psycopg.connect(PG_DSN, connect_timeout=3):
-                _pg_error.append("")
-        except psycopg.Error as exc:
-            _pg_error.append(f"PostgreSQL at 127.0.0.1:5432 unreachable: {exc}".strip())
-    return _pg_error[0] or None
+from tests.pgkit import fresh_schema
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -38,18 +22,9 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/state/monitor.db"
         return
-    reason = _pg_reachable()
-    if reason:
-        pytest.skip(reason)
-    schema = f"test_store_{secrets.token_hex(6)}"
-    with psycopg.connect(PG_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        # A session time zone far from UTC: what comes back must still be aware UTC.
-        yield f"{PG_DSN}?options=-csearch_path%3D{schema}%20-ctimezone%3DAsia/Kolkata"
-    finally:
-        with psycopg.connect(PG_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    # A session time zone far from UTC: what comes back must still be aware UTC.
+    with fresh_schema("test_store", timezone="Asia/Kolkata") as url:
+        yield url
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import random
-import secrets
 import signal
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from tests.crashkit import CHANNELS, HOOK_PATH, Rig, Verdict, WebhookInbox, wait
 from tests.crashwire import Newswire
 from tests.deliverykit import T0, Newsroom
 from tests.farm import Farm
+from tests.pgkit import fresh_schema
 from tests.receivers import SmtpReceiver
 
 # The Nth time each point is reached: late enough that the daemon has already stored and
@@ -43,8 +43,6 @@ CRASH_COUNT = {
     "daemon.reload": 1,
 }
 FEEDS = ("wire-a", "wire-b")
-# The server tests/store_fixtures.py uses (not imported: it is a pytest plugin module).
-PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -53,18 +51,8 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/state/monitor.db"
         return
-    try:
-        psycopg.connect(PG_DSN, connect_timeout=3).close()
-    except psycopg.Error as exc:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 unreachable: {exc}")
-    schema = f"test_crash_{secrets.token_hex(6)}"
-    with psycopg.connect(PG_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{PG_DSN}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with fresh_schema("test_crash") as url:
+        yield url
 
 
 def make_rig(tmp_path: Path, farm: Farm, smtp: SmtpReceiver, storage: str) -> Rig:
