@@ -19,6 +19,7 @@ import asyncio
 import gzip
 import json
 import multiprocessing
+import os
 import resource
 import tempfile
 import time
@@ -28,6 +29,8 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from bench.proctree import cpu_seconds, tree_cpu
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "articles"
 
@@ -102,7 +105,7 @@ def _rss_mib(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024
 
 
-async def _passes(config_path: Path, fetch_articles: bool) -> dict[str, float]:
+async def _passes(config_path: Path, fetch_articles: bool, farm: int) -> dict[str, float]:
     from monitor.config import load_config
     from monitor.pipeline import poll_feeds
     from monitor.services import services
@@ -112,9 +115,14 @@ async def _passes(config_path: Path, fetch_articles: bool) -> dict[str, float]:
     async with services(loaded) as svc:
         svc.store.sync_feeds(loaded.config.feeds, svc.clock())
         states = svc.store.list_feeds()
+        me, skip = os.getpid(), frozenset({farm})
+        tree0, main0, farm0 = tree_cpu(me, skip), time.process_time(), cpu_seconds([farm])
         start = time.perf_counter()
         reports = await poll_feeds(svc, states)
         out["first_s"] = time.perf_counter() - start
+        out["tree_cpu_s"] = tree_cpu(me, skip) - tree0
+        out["main_cpu_s"] = time.process_time() - main0
+        out["farm_cpu_s"] = cpu_seconds([farm]) - farm0
         out["articles"] = sum(len(r.articles) for r in reports)
         out["errors"] = sum(1 for r in reports if r.error)
         if not fetch_articles:
@@ -148,9 +156,8 @@ def run_pipeline(feeds: int, items: int, fetch_articles: bool) -> dict[str, floa
         port = port_q.get(timeout=30)
         with tempfile.TemporaryDirectory() as tmp:
             config = write_config(Path(tmp), port, feeds, fetch_articles)
-            cpu0 = time.process_time()
-            result = asyncio.run(_passes(config, fetch_articles))
-            result["cpu_s"] = time.process_time() - cpu0
+            assert farm.pid is not None
+            result = asyncio.run(_passes(config, fetch_articles, farm.pid))
     finally:
         farm.terminate()
         farm.join()
@@ -158,22 +165,24 @@ def run_pipeline(feeds: int, items: int, fetch_articles: bool) -> dict[str, floa
 
 
 def _plain(pages: list[bytes]) -> float:
+    """CPU seconds of plain trafilatura over ``pages``."""
     import trafilatura
 
-    start = time.perf_counter()
+    start = time.process_time()
     for html in pages:
         trafilatura.extract(html)
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
-def baseline_seconds(pages: list[bytes], workers: int) -> float:
-    """Plain trafilatura over the same pages, split over ``workers`` processes (wall time)."""
+def baseline_seconds(pages: list[bytes], workers: int) -> tuple[float, float]:
+    """Plain trafilatura over the same pages, split over ``workers`` processes: wall time and
+    CPU seconds."""
     chunks = [pages[i::workers] for i in range(workers)]
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        pool.submit(_plain, pages[:2]).result()  # imports and warm-up outside the clock
+        list(pool.map(_plain, [pages[:2]] * workers))  # imports and warm-up outside the clock
         start = time.perf_counter()
-        list(pool.map(_plain, chunks))
-        return time.perf_counter() - start
+        cpu = sum(pool.map(_plain, chunks))
+        return time.perf_counter() - start, cpu
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -199,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
     n = args.article_feeds * args.article_items
     pages = load_pages()
     same = [pages[i % len(pages)] for i in range(n)]
-    base = baseline_seconds(same, workers=2)
+    base, base_cpu = baseline_seconds(same, workers=2)
     print(f"with articles: {args.article_feeds} feeds × {args.article_items} items = {n} pages")
     print(
         f"  pipeline     {a['first_s']:7.2f} s  {a['articles'] / a['first_s']:7.1f} articles/s "
@@ -210,6 +219,11 @@ def main(argv: list[str] | None = None) -> None:
         f"2 processes, no fetching or storing)"
     )
     print(f"  ratio        ×{a['first_s'] / base:.2f} of the baseline time (goal: ≤ ×1.5)")
+    print(
+        f"  CPU          pipeline {a['tree_cpu_s']:.2f} s (main process {a['main_cpu_s']:.2f} s, "
+        f"workers {a['tree_cpu_s'] - a['main_cpu_s']:.2f} s), farm {a['farm_cpu_s']:.2f} s; "
+        f"baseline {base_cpu:.2f} s: ×{a['tree_cpu_s'] / base_cpu:.2f}"
+    )
     print(
         f"peak RSS: daemon {_rss_mib(resource.RUSAGE_SELF):.0f} MiB, "
         f"largest child {_rss_mib(resource.RUSAGE_CHILDREN):.0f} MiB (goal: under 512 MiB)"

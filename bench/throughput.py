@@ -91,10 +91,11 @@ class TimedMatcher(Matcher):
 
 
 async def _poll_once(config_path: Path, profile: bool) -> dict[str, Any]:
+    from monitor.articles.extract import extract_job
     from monitor.config import load_config
     from monitor.feeds.parse import parse_feed
     from monitor.http import HttpClient
-    from monitor.pipeline import Services, _extract_job, poll_feeds
+    from monitor.pipeline import Services, poll_feeds
     from monitor.services import WORKER_MEMORY, utc_now
     from monitor.store import open_store
 
@@ -108,9 +109,7 @@ async def _poll_once(config_path: Path, profile: bool) -> dict[str, Any]:
             compile_s = time.process_time() - start
             matcher = TimedMatcher(base.index, base.last_seen)
             svc = Services(config, store, client, pool, matcher, utc_now)
-            await pool.run(
-                _extract_job, load_pages(1)[0], "http://warm.example/", frozenset(), None
-            )
+            await pool.run(extract_job, load_pages(1)[0], "http://warm.example/", frozenset(), None)
             await pool.run(
                 parse_feed,
                 b"<rss><channel><item><title>w</title></item></channel></rss>",
@@ -143,7 +142,7 @@ async def _poll_once(config_path: Path, profile: bool) -> dict[str, Any]:
         "from_page": sum(1 for a in articles if a.text_source == "page"),
         "matched": sum(1 for r in reports for a in r.articles if a.alerts.found),
         "errors": sum(1 for r in reports if r.error),
-        "extract_s": pool.cpu["_extract_job"],
+        "extract_s": pool.cpu["extract_job"],
         "parse_s": pool.cpu["parse_feed"],
         "match_s": matcher.cpu,
         "compile_s": compile_s,

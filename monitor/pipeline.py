@@ -19,7 +19,7 @@ from typing import ParamSpec, TypeVar
 from monitor.alerts import Alerts, Matcher
 from monitor.articles.boilerplate import learned_boilerplate, paragraph_fingerprints
 from monitor.articles.download import download_page
-from monitor.articles.extract import extract_page
+from monitor.articles.extract import extract_job
 from monitor.articles.summary import html_to_text
 from monitor.config.schema import Config, Feed
 from monitor.crashpoints import crashpoint
@@ -88,13 +88,6 @@ async def _db(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     return await asyncio.to_thread(fn, *args, **kwargs)
 
 
-def _extract_job(
-    html: bytes, url: str, boilerplate: frozenset[str], encoding: str | None
-) -> ExtractedPage:
-    """Top-level (picklable) wrapper so the worker pool can run the extractor."""
-    return extract_page(html, url, boilerplate=boilerplate, encoding=encoding)
-
-
 def content_hash(title: str, text: str) -> str:
     normalised = " ".join(f"{title}\n{text}".split()).casefold()
     return hashlib.sha256(normalised.encode()).hexdigest()
@@ -148,7 +141,7 @@ async def _article_for(
             host = host_of(url)
             learned = await _learned(svc, host, now)
             page = await svc.pool.run(
-                _extract_job, downloaded.body, url, learned, downloaded.charset
+                extract_job, downloaded.body, url, learned, downloaded.charset
             )
             blocks = (host, paragraph_fingerprints(page.text))
         except (FetchError, ExtractError, WorkerError) as exc:

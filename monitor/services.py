@@ -19,6 +19,8 @@ from monitor.workers import WorkerPool
 
 WORKER_TIMEOUT = 30.0
 WORKER_MEMORY = 512 << 20
+WORKER_MODULES = ("monitor.articles.extract", "monitor.feeds.parse")
+"""What the workers run, imported once by the fork server rather than by each worker."""
 
 
 def utc_now() -> datetime:
@@ -32,7 +34,12 @@ async def services(
     """Open the store (upgrading its schema), the HTTP client and the worker pool."""
     config = loaded.config
     store = open_store(config.storage)
-    pool = WorkerPool(max_workers=workers, timeout=WORKER_TIMEOUT, memory_limit=WORKER_MEMORY)
+    pool = WorkerPool(
+        max_workers=workers,
+        timeout=WORKER_TIMEOUT,
+        memory_limit=WORKER_MEMORY,
+        preload=WORKER_MODULES,
+    )
     try:
         async with HttpClient(config.http) as client:
             matcher = Matcher.build(config, store.novelty_last_seen)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import gzip
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+import trafilatura
 from lxml import html
+from trafilatura.metadata import extract_author
 
+from monitor.articles.byline import author_from_markup
 from monitor.articles.charset import decode_html
 from monitor.articles.language import declared_language, guess_language
 from monitor.articles.metadata import parse_datetime, published_date, title_and_author
+from tests.conftest import DATA
 
 BST = timezone(timedelta(hours=1))
 
@@ -135,3 +140,40 @@ def test_guess_language(text: str, expected: str | None) -> None:
 )
 def test_decode_html(raw: bytes, encoding: str | None, expected: str) -> None:
     assert decode_html(raw, encoding) == expected
+
+
+def _corpus_pages() -> list[tuple[str, bytes]]:
+    pages = []
+    for corpus in ("scrapinghub-aeb", "trafilatura-eval"):
+        root = DATA / "articles" / corpus
+        pages += [(p.name, gzip.decompress(p.read_bytes())) for p in sorted(root.rglob("*.gz"))]
+    return pages
+
+
+def test_bylines_are_read_as_trafilatura_reads_them_on_every_corpus_page() -> None:
+    # author_from_markup re-implements trafilatura's extract_author in one pass; on every
+    # real page it must give the same answer (a trafilatura upgrade that changes its
+    # byline rules shows up here).
+    pages = _corpus_pages()
+    assert len(pages) > 500
+    named = 0
+    for name, raw in pages:
+        tree = trafilatura.load_html(raw)
+        if tree is None:
+            continue
+        expected = extract_author(tree)
+        assert author_from_markup(tree) == expected, name
+        named += expected is not None
+    assert named > 300  # most pages do name an author
+
+
+def test_byline_inside_a_deleted_part_or_holding_one() -> None:
+    page = html.fromstring(
+        "<html><body>"
+        "<div class='comments'><span class='author'>A Commenter</span></div>"
+        "<p class='byline'>By <time>today</time>Jane Roe</p>"
+        "</body></html>"
+    )
+    # the commenter's byline sits in a comment list: skipped; the date inside the real
+    # byline is cut out, its tail kept
+    assert author_from_markup(page) == extract_author(page) == "Jane Roe"

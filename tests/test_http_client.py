@@ -391,3 +391,54 @@ def test_queueing_for_a_busy_host_does_not_eat_the_deadline(farm: Farm) -> None:
             return await asyncio.gather(*(client.get(u, max_bytes=100) for u in urls))
 
     assert [r.status for r in run(scenario())] == [200] * 6
+
+
+def test_a_pooled_connection_the_server_closed_is_not_reused() -> None:
+    connections = 0
+
+    async def once(writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+
+    async def scenario() -> None:
+        async with raw_server(once) as url, HttpClient(settings()) as client:
+            first = await client.get(url, max_bytes=100)
+            await asyncio.sleep(0.2)  # the server has hung up on the idle keep-alive connection
+            second = await client.get(url, max_bytes=100)
+            assert first.body == second.body == b"ok"
+
+    run(scenario())
+    assert connections == 2
+
+
+def test_many_concurrent_requests_share_a_bounded_set_of_connections() -> None:
+    peers: set[int] = set()
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peers.add(writer.get_extra_info("peername")[1])
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                path = head.split(b" ", 2)[1]
+                await asyncio.sleep(0.005)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(path), path))
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    async def scenario() -> list[bytes]:
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server, HttpClient(settings(concurrency=8, per_host=8)) as client:
+            replies = await asyncio.gather(
+                *(client.get(f"http://127.0.0.1:{port}/{i}", max_bytes=100) for i in range(200))
+            )
+        return [r.body for r in replies]
+
+    bodies = run(scenario())
+    assert bodies == [f"/{i}".encode() for i in range(200)]  # each answer to its own request
+    assert len(peers) <= 8  # connections are reused, never more than the limit

@@ -73,3 +73,13 @@ def extract_page(
         text=text,
         removed_blocks=tuple(removed),
     )
+
+
+def extract_job(
+    html: bytes, url: str, boilerplate: frozenset[str], encoding: str | None
+) -> ExtractedPage:
+    """:func:`extract_page` with positional arguments, for :meth:`WorkerPool.run`.
+
+    It lives here, not in the pipeline, so a worker process imports the extractor alone.
+    """
+    return extract_page(html, url, boilerplate=boilerplate, encoding=encoding)

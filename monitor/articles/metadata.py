@@ -18,7 +18,9 @@ from typing import Any
 
 from htmldate import find_date
 from lxml.html import HtmlElement
-from trafilatura.metadata import examine_meta, extract_author, extract_meta_json, extract_title
+from trafilatura.metadata import examine_meta, extract_meta_json, extract_title
+
+from monitor.articles.byline import author_from_markup
 
 # meta keys (name, property or itemprop, lower-cased) naming the publication time, best first
 _PUBLISHED_KEYS = (
@@ -97,7 +99,7 @@ def title_and_author(tree: HtmlElement) -> tuple[str | None, str | None]:
     if metadata.author and " " not in metadata.author:
         metadata.author = None  # a single word is a site or handle more often than a person
     title = " ".join((metadata.title or extract_title(tree) or "").split())
-    author = metadata.author or extract_author(tree)
+    author = metadata.author or author_from_markup(tree)
     return title or None, author or None
 
 

@@ -11,11 +11,15 @@ connection pool built on that backend; httpx 0.28 has no public knob for the bac
 from __future__ import annotations
 
 import asyncio
+import select
+import socket
+import ssl
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from typing import Any
 
 import httpcore
 import httpx
+from httpcore import AsyncConnectionInterface
 
 from monitor.http.guard import IPNetwork, resolve_checked
 
@@ -46,9 +50,10 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         failure: httpcore.ConnectError | None = None
         for address in addresses:
             try:
-                return await self._inner.connect_tcp(
+                stream = await self._inner.connect_tcp(
                     str(address), port, timeout, local_address, socket_options
                 )
+                return _Stream(stream)
             except httpcore.ConnectError as exc:
                 failure = httpcore.ConnectError(f"cannot connect to {address} port {port}: {exc}")
         raise failure or httpcore.ConnectError(f"no address for {host!r}")
@@ -62,6 +67,51 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     async def sleep(self, seconds: float) -> None:
         """Delegate to the wrapped backend."""
         await self._inner.sleep(seconds)
+
+
+class _Stream(httpcore.AsyncNetworkStream):
+    """httpcore's stream with its socket looked up once.
+
+    Whenever the pool assigns a request it asks every idle connection whether its socket is
+    readable (the server hung up); AnyIO answers the socket lookup by rebuilding its table of
+    attributes, a ``getpeername`` call each time. Everything else is delegated.
+    """
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+        self._socket = inner.get_extra_info("socket")
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return _Stream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":
+            return _readable(self._socket)
+        return self._inner.get_extra_info(info)
+
+
+def _readable(sock: socket.socket | None) -> bool:
+    """Whether a read would not block: data, or the end of the stream (a gone socket)."""
+    fd = -1 if sock is None else sock.fileno()
+    if fd < 0:
+        return True
+    poll = select.poll()
+    poll.register(fd, select.POLLIN)
+    return bool(poll.poll(0))
 
 
 class _ResponseStream(httpx.AsyncByteStream):
@@ -78,6 +128,50 @@ class _ResponseStream(httpx.AsyncByteStream):
             await aclose()
 
 
+class _Pool(httpcore.AsyncConnectionPool):
+    """httpcore's HTTP/1.1 pool with a linear assignment of queued requests to connections.
+
+    httpcore 1.0 scans every connection for every queued request, counts the pool once per
+    idle connection, and can hand one idle connection to two queued requests (the loser
+    retries); with dozens of requests in flight that cost more CPU than the transfers. The
+    policy is httpcore's: drop closed, expired and surplus idle connections; reuse an idle
+    connection to the origin; else open one while under the limit; else replace an idle
+    connection to another origin; else wait. Relies on httpcore 1.0 internals (pinned).
+    """
+
+    def _assign_requests_to_connections(self) -> list[AsyncConnectionInterface]:
+        closing: list[AsyncConnectionInterface] = []
+        for connection in list(self._connections):
+            if connection.is_closed():
+                self._connections.remove(connection)
+            elif connection.has_expired() or (
+                connection.is_idle() and len(self._connections) > self._max_keepalive_connections
+            ):
+                self._connections.remove(connection)
+                closing.append(connection)
+        taken = {id(r.connection) for r in self._requests if r.connection is not None}
+        free = [c for c in self._connections if id(c) not in taken and c.is_available()]
+        for request in self._requests:
+            if not request.is_queued():
+                continue
+            origin = request.request.url.origin
+            reuse = next((c for c in free if c.can_handle_request(origin)), None)
+            if reuse is None and len(self._connections) >= self._max_connections:
+                spare = next((c for c in free if c.is_idle()), None)
+                if spare is None:
+                    continue  # stays queued until a connection is released
+                free.remove(spare)
+                self._connections.remove(spare)
+                closing.append(spare)
+            if reuse is None:
+                reuse = self.create_connection(origin)
+                self._connections.append(reuse)
+            else:
+                free.remove(reuse)
+            request.assign_to_connection(reuse)
+        return closing
+
+
 class GuardedTransport(httpx.AsyncBaseTransport):
     """httpx transport over an httpcore pool that connects only through ``GuardedBackend``.
 
@@ -85,7 +179,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
     """
 
     def __init__(self, allow: Sequence[IPNetwork], max_connections: int) -> None:
-        self._pool = httpcore.AsyncConnectionPool(
+        self._pool = _Pool(
             ssl_context=httpx.create_ssl_context(),
             max_connections=max_connections,
             max_keepalive_connections=max_connections,

@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Insert, bindparam, select
 
 from monitor.crashpoints import crashpoint
 from monitor.model import Article
-from monitor.store.dialect import upsert
+from monitor.store.dialect import upsert_for
 from monitor.store.entries import mark_seen
 from monitor.store.history import update_novelty
 from monitor.store.outbox import enqueue
@@ -33,33 +34,40 @@ def _insert_article(
     conn: Connection, feed_id: int, entry_identity: str, article: Article, now: datetime
 ) -> tuple[int, bool]:
     key = url_key(article.canonical_url)
-    stmt = (
-        upsert(conn, articles)
-        .values(
-            url_key=key,
-            feed_id=feed_id,
-            entry_identity=entry_identity,
-            url=article.url,
-            canonical_url=article.canonical_url,
-            title=article.title,
-            text=article.text,
-            published=article.published,
-            language=article.language,
-            author=article.author,
-            tags=list(article.tags),
-            content_hash=article.content_hash,
-            text_source=article.text_source,
-            fallback_reason=article.fallback_reason,
-            fetched_at=now,
-        )
+    row = {
+        "url_key": key,
+        "feed_id": feed_id,
+        "entry_identity": entry_identity,
+        "url": article.url,
+        "canonical_url": article.canonical_url,
+        "title": article.title,
+        "text": article.text,
+        "published": article.published,
+        "language": article.language,
+        "author": article.author,
+        "tags": list(article.tags),
+        "content_hash": article.content_hash,
+        "text_source": article.text_source,
+        "fallback_reason": article.fallback_reason,
+        "fetched_at": now,
+    }
+    new_id = conn.execute(_insert_new(conn.dialect.name), row).scalar_one_or_none()
+    if new_id is not None:
+        return new_id, True
+    old_id = conn.execute(_ID_BY_KEY, {"b_key": key}).scalar_one()
+    return old_id, False
+
+
+@cache
+def _insert_new(dialect: str) -> Insert:
+    return (
+        upsert_for(dialect, articles)
         .on_conflict_do_nothing(index_elements=["url_key"])
         .returning(articles.c.id)
     )
-    new_id = conn.execute(stmt).scalar_one_or_none()
-    if new_id is not None:
-        return new_id, True
-    old_id = conn.execute(select(articles.c.id).where(articles.c.url_key == key)).scalar_one()
-    return old_id, False
+
+
+_ID_BY_KEY = select(articles.c.id).where(articles.c.url_key == bindparam("b_key"))
 
 
 def _insert_matches(
@@ -69,19 +77,16 @@ def _insert_matches(
     if not records:
         return {}
     conn.execute(
-        upsert(conn, matches)
-        .values(
-            [
-                {
-                    "article_id": article_id,
-                    "rule": m.rule,
-                    "evidence": dict(m.evidence),
-                    "created_at": now,
-                }
-                for m in records
-            ]
-        )
-        .on_conflict_do_nothing(index_elements=["article_id", "rule"])
+        _insert_match(conn.dialect.name),
+        [
+            {
+                "article_id": article_id,
+                "rule": m.rule,
+                "evidence": dict(m.evidence),
+                "created_at": now,
+            }
+            for m in records
+        ],
     )
     rows = conn.execute(
         select(matches.c.rule, matches.c.id).where(
@@ -121,11 +126,21 @@ def _enqueue_digests(
         if i.digest not in sent  # a story goes out once per digest name
     ]
     if rows:
-        conn.execute(
-            upsert(conn, digest_queue)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["digest", "match_id"])
-        )
+        conn.execute(_insert_queued(conn.dialect.name), rows)
+
+
+@cache
+def _insert_match(dialect: str) -> Insert:
+    return upsert_for(dialect, matches).on_conflict_do_nothing(
+        index_elements=["article_id", "rule"]
+    )
+
+
+@cache
+def _insert_queued(dialect: str) -> Insert:
+    return upsert_for(dialect, digest_queue).on_conflict_do_nothing(
+        index_elements=["digest", "match_id"]
+    )
 
 
 def save_article(

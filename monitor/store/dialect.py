@@ -16,7 +16,13 @@ CHUNK = 500
 
 def upsert(conn: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
     """An INSERT that supports ``on_conflict_do_nothing`` / ``on_conflict_do_update``."""
-    if conn.dialect.name == "postgresql":
+    return upsert_for(conn.dialect.name, table)
+
+
+def upsert_for(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """:func:`upsert` by dialect name, for statements built once and cached per dialect
+    (executed with parameters, so SQLAlchemy compiles them once)."""
+    if dialect == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Insert, bindparam, select, update
 
-from monitor.store.dialect import chunks, upsert
+from monitor.store.dialect import chunks, upsert_for
 from monitor.store.schema import entries, feeds
 
 MAX_IDENTITY = 512
@@ -44,36 +45,41 @@ def mark_seen(conn: Connection, feed_id: int, identities: Iterable[str], now: da
     """Record identities as seen (idempotent; refreshes ``last_seen``); returns how many
     were new."""
     keys = sorted({identity_key(i) for i in identities})
-    added = 0
-    for chunk in chunks(keys):
-        stmt = (
-            upsert(conn, entries)
-            .values(
-                [
-                    {"feed_id": feed_id, "identity": k, "first_seen": now, "last_seen": now}
-                    for k in chunk
-                ]
-            )
-            .on_conflict_do_nothing(index_elements=["feed_id", "identity"])
-            .returning(entries.c.identity)
-        )
-        added += len(conn.execute(stmt).all())
-        conn.execute(
-            update(entries)
-            .where(
-                entries.c.feed_id == feed_id,
-                entries.c.identity.in_(chunk),
-                entries.c.last_seen < now,
-            )
-            .values(last_seen=now)
-        )
+    if not keys:
+        return 0
+    rows = [{"feed_id": feed_id, "identity": k, "first_seen": now, "last_seen": now} for k in keys]
+    added = set(conn.execute(_insert_new(conn.dialect.name), rows).scalars())
+    old = [{"b_feed": feed_id, "b_key": k, "b_now": now} for k in keys if k not in added]
+    if old:
+        conn.execute(_REFRESH, old)
     if added:
-        conn.execute(
-            update(feeds)
-            .where(feeds.c.id == feed_id)
-            .values(entries_count=feeds.c.entries_count + added)
-        )
-    return added
+        conn.execute(_COUNT, {"b_feed": feed_id, "b_added": len(added)})
+    return len(added)
+
+
+@cache
+def _insert_new(dialect: str) -> Insert:
+    return (
+        upsert_for(dialect, entries)
+        .on_conflict_do_nothing(index_elements=["feed_id", "identity"])
+        .returning(entries.c.identity)
+    )
+
+
+_REFRESH = (
+    update(entries)
+    .where(
+        entries.c.feed_id == bindparam("b_feed"),
+        entries.c.identity == bindparam("b_key"),
+        entries.c.last_seen < bindparam("b_now"),
+    )
+    .values(last_seen=bindparam("b_now"))
+)
+_COUNT = (
+    update(feeds)
+    .where(feeds.c.id == bindparam("b_feed"))
+    .values(entries_count=feeds.c.entries_count + bindparam("b_added"))
+)
 
 
 def has_seen_any(conn: Connection, feed_id: int) -> bool:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import Connection, case, select
+from sqlalchemy import Connection, Insert, case, select
 
-from monitor.store.dialect import chunks, upsert
+from monitor.store.dialect import chunks, upsert_for
 from monitor.store.records import NoveltyRecord
 from monitor.store.schema import host_blocks, novelty
 
@@ -19,30 +20,37 @@ def update_novelty(
     conn: Connection, records: Sequence[NoveltyRecord], article_id: int | None
 ) -> None:
     """Widen each (rule, actor)'s first/last seen to include the record's time."""
-    for rec in records:
-        stmt = upsert(conn, novelty).values(
-            rule=rec.rule,
-            actor=rec.actor,
-            first_seen=rec.seen_at,
-            last_seen=rec.seen_at,
-            article_id=article_id,
-        )
-        newer = stmt.excluded.last_seen > novelty.c.last_seen
+    if records:
         conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["rule", "actor"],
-                set_={
-                    "first_seen": case(
-                        (stmt.excluded.first_seen < novelty.c.first_seen, stmt.excluded.first_seen),
-                        else_=novelty.c.first_seen,
-                    ),
-                    "last_seen": case((newer, stmt.excluded.last_seen), else_=novelty.c.last_seen),
-                    "article_id": case(
-                        (newer, stmt.excluded.article_id), else_=novelty.c.article_id
-                    ),
-                },
-            )
+            _widen_novelty(conn.dialect.name),
+            [
+                {
+                    "rule": r.rule,
+                    "actor": r.actor,
+                    "first_seen": r.seen_at,
+                    "last_seen": r.seen_at,
+                    "article_id": article_id,
+                }
+                for r in records
+            ],
         )
+
+
+@cache
+def _widen_novelty(dialect: str) -> Insert:
+    stmt = upsert_for(dialect, novelty)
+    newer = stmt.excluded.last_seen > novelty.c.last_seen
+    return stmt.on_conflict_do_update(
+        index_elements=["rule", "actor"],
+        set_={
+            "first_seen": case(
+                (stmt.excluded.first_seen < novelty.c.first_seen, stmt.excluded.first_seen),
+                else_=novelty.c.first_seen,
+            ),
+            "last_seen": case((newer, stmt.excluded.last_seen), else_=novelty.c.last_seen),
+            "article_id": case((newer, stmt.excluded.article_id), else_=novelty.c.article_id),
+        },
+    )
 
 
 def novelty_last_seen(conn: Connection, rule: str, actors: Iterable[str]) -> dict[str, datetime]:
@@ -76,25 +84,29 @@ def record_host_blocks(
     too_long = [f for f in distinct if len(f) > MAX_FINGERPRINT]
     if too_long:
         raise ValueError(f"fingerprints longer than {MAX_FINGERPRINT}: {too_long[0][:80]!r}")
-    for chunk in chunks(distinct):
-        stmt = upsert(conn, host_blocks).values(
-            [
-                {"host": host, "fingerprint": f, "articles": 1, "first_seen": now, "last_seen": now}
-                for f in chunk
-            ]
-        )
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["host", "fingerprint"],
-                set_={
-                    "articles": host_blocks.c.articles + 1,
-                    "last_seen": case(
-                        (
-                            stmt.excluded.last_seen > host_blocks.c.last_seen,
-                            stmt.excluded.last_seen,
-                        ),
-                        else_=host_blocks.c.last_seen,
-                    ),
-                },
-            )
-        )
+    if not distinct:
+        return
+    # One statement for all rows (executemany), built once per dialect: compiled once and
+    # cached, where a multi-row VALUES of varying length is compiled afresh for each article.
+    conn.execute(
+        _count_blocks(conn.dialect.name),
+        [
+            {"host": host, "fingerprint": f, "articles": 1, "first_seen": now, "last_seen": now}
+            for f in distinct
+        ],
+    )
+
+
+@cache
+def _count_blocks(dialect: str) -> Insert:
+    stmt = upsert_for(dialect, host_blocks)
+    return stmt.on_conflict_do_update(
+        index_elements=["host", "fingerprint"],
+        set_={
+            "articles": host_blocks.c.articles + 1,
+            "last_seen": case(
+                (stmt.excluded.last_seen > host_blocks.c.last_seen, stmt.excluded.last_seen),
+                else_=host_blocks.c.last_seen,
+            ),
+        },
+    )

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, or_, select, update
+from sqlalchemy import Connection, Insert, Row, and_, func, or_, select, update
 
-from monitor.store.dialect import upsert
+from monitor.store.dialect import upsert_for
 from monitor.store.records import OutboxRecord, OutboxRow
 from monitor.store.schema import OUTBOX_STATES, outbox
 
@@ -46,29 +47,31 @@ def enqueue(
     """Insert outbox rows; existing keys are left alone. Returns how many were new."""
     if not records:
         return 0
-    stmt = (
-        upsert(conn, outbox)
-        .values(
-            [
-                {
-                    "key": r.key,
-                    "channel": r.channel,
-                    "digest": r.digest,
-                    "article_id": article_id,
-                    "payload": dict(r.payload),
-                    "state": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": r.next_attempt_at or now,
-                    "created_at": now,
-                    "queued_at": now,
-                }
-                for r in records
-            ]
-        )
+    rows = [
+        {
+            "key": r.key,
+            "channel": r.channel,
+            "digest": r.digest,
+            "article_id": article_id,
+            "payload": dict(r.payload),
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": r.next_attempt_at or now,
+            "created_at": now,
+            "queued_at": now,
+        }
+        for r in records
+    ]
+    return len(conn.execute(_insert_new(conn.dialect.name), rows).all())
+
+
+@cache
+def _insert_new(dialect: str) -> Insert:
+    return (
+        upsert_for(dialect, outbox)
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(outbox.c.id)
     )
-    return len(conn.execute(stmt).all())
 
 
 def claim(conn: Connection, now: datetime, limit: int, lease: timedelta) -> list[OutboxRow]:
