@@ -25,8 +25,8 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from watchfiles import awatch
 
-from monitor.alerts import Matcher
-from monitor.config import ConfigError, LoadedConfig, format_issues, load_config
+from monitor.alerts import Alerts, Matcher
+from monitor.config import Config, ConfigError, LoadedConfig, format_issues, load_config
 from monitor.config.cron import crontab_trigger
 from monitor.crashpoints import crashpoint
 from monitor.delivery import Delivery
@@ -45,6 +45,10 @@ HOUSEKEEPING_INTERVAL = timedelta(hours=6)
 WATCH_DEBOUNCE_MS = 300
 
 
+def _immediate_digests(config: Config) -> frozenset[str]:
+    return frozenset(d.name for d in config.digests if d.immediate)
+
+
 @dataclass
 class Daemon:
     config_path: Path
@@ -59,6 +63,7 @@ class Daemon:
     relay_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     relay_task: asyncio.Task[None] | None = None
     relay_wanted: bool = False
+    immediate: frozenset[str] = frozenset()
 
     async def poll_tick(self) -> None:
         """Claim due feeds up to the free polling slots and poll each as its own task.
@@ -92,6 +97,16 @@ class Daemon:
                     "articles": len(report.articles),
                 },
             )
+            self.wake_relay()
+
+    def attach(self, svc: Services) -> None:
+        """Poll and deliver through ``svc``, told of every article it stores."""
+        self.svc = replace(svc, on_stored=self.article_stored)
+        self.immediate = _immediate_digests(svc.config)
+
+    def article_stored(self, alerts: Alerts) -> None:
+        """An article is committed: an immediate alert among its items goes out now."""
+        if any(item.digest in self.immediate for item in alerts.digest_items):
             self.wake_relay()
 
     def wake_relay(self) -> None:
@@ -192,6 +207,7 @@ class Daemon:
             return
         matcher = Matcher.build(loaded.config, self.svc.store.novelty_last_seen)
         self.svc.store.sync_feeds(loaded.config.feeds, self.svc.clock())
+        self.immediate = _immediate_digests(loaded.config)
         crashpoint("daemon.reload")  # the store has the new feeds, memory the old config
         self.svc = replace(self.svc, config=loaded.config, matcher=matcher)
         self.loaded = loaded
@@ -272,7 +288,7 @@ class Daemon:
             loop.add_signal_handler(sig, stop.set)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         async with services(self.loaded) as svc:
-            self.svc = svc
+            self.attach(svc)
             svc.store.sync_feeds(self.loaded.config.feeds, svc.clock())
             if lock_path(svc.config.storage) is not None:  # we hold the lock: the only poller
                 svc.store.release_feed_leases()  # so leases left by a killed daemon are stale

@@ -60,6 +60,9 @@ class Services:
     clock: Callable[[], datetime]
     dry_run: bool = False
     boilerplate: dict[str, tuple[datetime, frozenset[str]]] = field(default_factory=dict)
+    on_stored: Callable[[Alerts], None] | None = None
+    """Called once a new article and what it produced are committed (the daemon wakes the
+    relay there for immediate alerts, without waiting for the rest of the feed)."""
 
 
 @dataclass(frozen=True)
@@ -203,6 +206,8 @@ async def _process_entry(
         )
         if saved is None:
             return None  # the same story was already stored from another entry or feed
+        if svc.on_stored is not None:
+            svc.on_stored(alerts)
     for m in alerts.found:
         log.info(
             "rule %s matched %s",

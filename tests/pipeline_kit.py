@@ -44,13 +44,14 @@ def write_config(
     extra_defaults: str = "",
     http: str = "",
     rules: str = RULES,
+    timeout: str = "3s",
 ) -> Path:
     """A config polling ``feeds`` (name, url) on loopback, state under ``tmp``."""
     lines = [
         f"storage: sqlite:///{tmp / 'state' / 'monitor.db'}",
         "http:",
         '  allow_networks: ["127.0.0.1/32"]',
-        "  timeout: 3s",
+        f"  timeout: {timeout}",
         "  connect_timeout: 2s",
         *(f"  {line}" for line in http.splitlines() if line.strip()),
         "defaults:",
