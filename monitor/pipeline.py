@@ -244,6 +244,7 @@ def _schedule(
         recent_publish_times=published,
         ttl_minutes=parsed.ttl_minutes if parsed else None,
         seed=state.url,
+        due=state.next_poll_at,
     )
 
 

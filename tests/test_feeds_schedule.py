@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -128,3 +129,46 @@ def test_auto_interval_still_backs_off_on_errors() -> None:
 )
 def test_cache_max_age(header: str | None, expected: timedelta | None) -> None:
     assert cache_max_age(header) == expected
+
+
+def _run_feeds(feeds: int, polls: int, lateness: timedelta) -> dict[str, list[datetime]]:
+    """Each feed polled ``polls`` times, every poll ``lateness`` after it was due; all due
+    at NOW at first (a daemon starting). Returns the due times."""
+    dues = {f"http://feeds.example/{n}": [NOW] for n in range(feeds)}
+    for url, times in dues.items():
+        for _ in range(polls):
+            due = times[-1]
+            times.append(next_poll_at(due + lateness, interval=TEN, seed=url, due=due))
+    return dues
+
+
+def test_feeds_due_together_spread_over_the_interval() -> None:
+    dues = _run_feeds(200, 4, lateness=timedelta(seconds=7))
+    minute_of_interval = {(t[-1] - NOW) // MIN % 10 for t in dues.values()}
+    assert minute_of_interval == set(range(10))  # every minute of the interval has polls
+    second_polls = [t[1] for t in dues.values()]
+    # spread at once: no minute of the next interval gets more than twice its share
+    busiest = max(sum(1 for t in second_polls if (t - NOW) // MIN == m) for m in range(10, 19))
+    assert busiest <= 2 * len(second_polls) / 8
+
+
+def test_phased_polls_keep_their_rhythm_without_drift_and_never_come_early() -> None:
+    late = timedelta(seconds=20)
+    for times in _run_feeds(50, 6, lateness=late).values():
+        gaps = [b - a for a, b in pairwise(times)]
+        assert all(TEN <= gap <= 1.8 * TEN + late for gap in gaps)  # due to due: never under
+        assert gaps[-3:] == [TEN] * 3  # on its phase: exactly the interval, late polls or not
+
+
+def test_a_poll_far_behind_its_phase_realigns_instead_of_rushing() -> None:
+    due = next_poll_at(NOW, interval=TEN, seed="http://a.example/", due=NOW)
+    due = next_poll_at(due, interval=TEN, seed="http://a.example/", due=due)  # on its phase
+    late = due + 8 * MIN  # the daemon was busy: far more than half an interval late
+    assert next_poll_at(late, interval=TEN, seed="http://a.example/", due=due) - late >= TEN
+
+
+def test_errors_and_server_hints_are_not_phased() -> None:
+    url = "http://a.example/"
+    assert next_poll_at(NOW, interval=TEN, seed=url, due=NOW, error_count=1) - NOW >= 18 * MIN
+    hinted = next_poll_at(NOW, interval=TEN, seed=url, due=NOW, cache_control="max-age=3600")
+    assert hinted - NOW == HOUR

@@ -7,6 +7,14 @@
     ``no-store``) and the RSS ``<ttl>``, each honoured up to the larger of ``max_interval``
     and the interval, so a misconfigured year-long max-age cannot silence a feed;
   - Retry-After, honoured up to ``MAX_RETRY_AFTER`` (one week) for the same reason.
+
+When the plain interval decides (no error, no larger hint) and the time the poll was due is
+known, the next poll also keeps to the feed's own *phase*: a fixed offset within the
+interval, derived from its URL, so that feeds started together (or after an outage) spread
+over the interval instead of all coming due at once. A feed off its phase moves four fifths
+of the way towards it per poll and lands on it once within a twentieth of the interval (gaps
+stay between 1 and 1.8 intervals from the due time, never under the interval); once on it,
+it is polled every interval from its due time, without drift.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ import hashlib
 import re
 import statistics
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 MAX_BACKOFF = timedelta(hours=24)
@@ -39,11 +47,13 @@ def next_poll_at(
     max_interval: timedelta = timedelta(hours=6),
     recent_publish_times: Sequence[datetime] = (),
     seed: str = "",
+    due: datetime | None = None,
 ) -> datetime:
     """The time of the next poll (policy in the module docstring).
 
-    ``seed`` (the feed URL, say) makes the backoff jitter differ between feeds while staying
-    reproducible.
+    ``seed`` (the feed URL, say) makes the backoff jitter and the phase differ between feeds
+    while staying reproducible. ``due`` is when this poll was scheduled; without it the next
+    poll is not phased.
     """
     if auto:
         base = adaptive_interval(
@@ -65,7 +75,36 @@ def next_poll_at(
         delay = max(delay, min(timedelta(minutes=ttl_minutes), hint_cap))
     if retry_after is not None and retry_after > 0:
         delay = max(delay, min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))
+    if due is not None and delay == base and error_count == 0:
+        return phased(now, due, base, seed)
     return now + delay
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def phased(now: datetime, due: datetime, interval: timedelta, seed: str) -> datetime:
+    """The next poll on the feed's phase grid (``seed`` picks the phase; see the module
+    docstring): ``due`` + ``interval`` (``now`` + ``interval`` if the poll ran half an
+    interval late or more), moved forward towards the grid."""
+    step = interval // timedelta(microseconds=1)
+    if step <= 0:
+        return now + interval
+    digest = hashlib.sha256(f"phase:{seed}".encode()).digest()
+    phase = int.from_bytes(digest[:8], "big") % step
+
+    def off_grid(t: datetime) -> int:
+        return ((t - _EPOCH) // timedelta(microseconds=1) - phase) % step
+
+    # Counted from the due time, so a poll that ran a little late does not push the feed off
+    # its phase; one that ran far behind (half an interval or more) starts afresh from now.
+    on_time = timedelta(0) <= now - due < interval / 2
+    target = due + interval if on_time else now + interval
+    ahead = (step - off_grid(target)) % step
+    # Four fifths of the way, not all of it: feeds that started together then spread over
+    # 0.8 of an interval instead of piling up where a cap would stop them.
+    shift = ahead if ahead <= step // 20 else ahead * 4 // 5
+    return target + timedelta(microseconds=shift)
 
 
 def backoff(
