@@ -95,8 +95,8 @@ async def _poll_once(config_path: Path, profile: bool) -> dict[str, Any]:
     from monitor.config import load_config
     from monitor.feeds.parse import parse_feed
     from monitor.http import HttpClient
-    from monitor.pipeline import Services, poll_feeds
-    from monitor.services import WORKER_MEMORY, utc_now
+    from monitor.pipeline import poll_feeds
+    from monitor.services import WORKER_MEMORY, Services, utc_now
     from monitor.store import open_store
 
     config = load_config(config_path).config

@@ -33,8 +33,8 @@ from monitor.delivery import Delivery
 from monitor.health import RELOAD_META, TICK_META
 from monitor.lockfile import acquire_lock, lock_path
 from monitor.metrics import Metrics
-from monitor.pipeline import FEED_LEASE, Services, poll_feeds
-from monitor.services import services, utc_now
+from monitor.pipeline import FEED_LEASE, poll_feeds
+from monitor.services import Services, services, utc_now
 from monitor.snapshot import read_readiness, take_snapshot
 from monitor.store import FeedState
 from monitor.web import HealthServer, start_health_server

@@ -1,26 +1,53 @@
-"""Assembling the edges for one loaded config: store, HTTP client, worker pool, matcher.
+"""The edges one loaded config needs: store, HTTP client, worker pool, matcher, clock.
 
-The CLI commands and the daemon build a :class:`~monitor.pipeline.Services` here, so the
-wiring lives in one place.
+:class:`Services` holds them; the CLI commands and the daemon build one with
+:func:`services`, so the wiring lives in one place.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import ParamSpec, TypeVar
 
-from monitor.alerts import Matcher
-from monitor.config import LoadedConfig
+from monitor.alerts import Alerts, Matcher
+from monitor.config import Config, LoadedConfig
 from monitor.http import HttpClient
-from monitor.pipeline import Services
-from monitor.store import open_store
+from monitor.store import Store, open_store
 from monitor.workers import WorkerPool
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 WORKER_TIMEOUT = 30.0
 WORKER_MEMORY = 512 << 20
 WORKER_MODULES = ("monitor.articles.extract", "monitor.feeds.parse")
 """What the workers run, imported once by the fork server rather than by each worker."""
+
+
+@dataclass
+class Services:
+    """The edges one poll needs, built once per config by the CLI or the daemon."""
+
+    config: Config
+    store: Store
+    client: HttpClient
+    pool: WorkerPool
+    matcher: Matcher
+    clock: Callable[[], datetime]
+    dry_run: bool = False
+    boilerplate: dict[str, tuple[datetime, frozenset[str]]] = field(default_factory=dict)
+    on_stored: Callable[[Alerts], None] | None = None
+    """Called once a new article and what it produced are committed (the daemon wakes the
+    relay there for immediate alerts, without waiting for the rest of the feed)."""
+
+
+async def in_thread(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run a blocking store call in a thread, so deadlines of requests in flight keep time."""
+    return await asyncio.to_thread(fn, *args, **kwargs)
 
 
 def utc_now() -> datetime:

@@ -15,9 +15,10 @@ import click
 
 from monitor.commands.common import config_option
 from monitor.config.schema import Feed
+from monitor.ingest import NewArticle
 from monitor.logs import redact
-from monitor.pipeline import FeedReport, NewArticle, Services, poll_feeds, transient_state
-from monitor.services import services, utc_now
+from monitor.pipeline import FeedReport, poll_feeds, transient_state
+from monitor.services import Services, services, utc_now
 from monitor.store import FeedState
 
 
