@@ -195,3 +195,28 @@ def test_a_compiled_index_survives_pickling_into_another_process() -> None:
         env={"PYTHONHASHSEED": "12345"},
     )
     assert done.stdout.decode().split("\n")[:2] == ["True", "['r']"]
+
+
+def test_what_an_index_matched_before_does_not_change_what_it_matches() -> None:
+    rules = [
+        Rule(name="vote", query="elect* NEAR/3 vote*"),
+        Rule(name="pair", query="hamas damascus"),
+        Rule(name="talks", query='(syria OR iran) "peace talks" -ceasefire'),
+        Rule(name="one", query="election*"),
+    ]
+    docs = [
+        seed(),
+        Document("Elections", "Voters elected a council; the vote was close."),
+        Document("", "Iran and Syria held peace talks. Elections next."),
+        Document("Peace talks", "Syria: a ceasefire ends the peace talks in Damascus with Hamas."),
+    ]
+    warm = RuleIndex.compile(rules, ENTITIES)
+    seen = [warm.match(doc) for doc in docs + docs[::-1]]
+    fresh = [RuleIndex.compile(rules, ENTITIES).match(doc) for doc in docs + docs[::-1]]
+    assert seen == fresh
+    assert [[m.rule for m in found] for found in seen[:4]] == [
+        ["pair"],
+        ["vote", "one"],
+        ["talks", "one"],
+        ["pair"],
+    ]

@@ -20,6 +20,7 @@ from monitor.matching.text import FIELDS, Analysis
 Hit = tuple[Leaf, str, int, int]  # leaf, field, start token, end token (exclusive)
 Span = tuple[str, int, int, tuple[Hit, ...]]  # an occurrence and the hits it is made of
 MAX_NEAR_SPANS = 2000  # keeps pathological nested NEARs bounded
+_LEAVES = (Term, Entity)
 _LAST = chr(0x10FFFF)  # sorts after every character: stem + _LAST bounds the stem's tokens
 
 
@@ -30,20 +31,24 @@ class Evaluator:
         self.analysis = analysis
         self._occ: dict[Term, list[tuple[str, int, int]]] = {}
         self._hits: dict[Leaf, list[Hit]] = {}
+        self._positions: dict[str, dict[str, list[int]]] = {}
 
     def occurrences(self, term: Term) -> list[tuple[str, int, int]]:
         """Where ``term`` occurs: ``(field, start, end)``, title first, then by position."""
         found = self._occ.get(term)
         if found is None:
             found = []
+            size = len(term.parts)
             for name in FIELDS if term.field is None else (term.field,):
-                found.extend((name, s, s + len(term.parts)) for s in self._starts(term, name))
+                found.extend((name, s, s + size) for s in self._starts(term, name))
             self._occ[term] = found
         return found
 
     def _starts(self, term: Term, name: str) -> list[int]:
+        positions = self._positions.get(name)
         ft = self.analysis.field(name)
-        positions = ft.positions()
+        if positions is None:
+            positions = self._positions[name] = ft.positions()
         parts = term.parts
         if len(parts) == 1:
             if not term.prefix:
@@ -82,7 +87,7 @@ class Evaluator:
 
     def evidence(self, node: Node) -> list[Hit] | None:
         """None if ``node`` does not hold, else the hits that make it hold."""
-        if isinstance(node, Term | Entity):
+        if isinstance(node, _LEAVES):
             cached = self._hits.get(node)
             if cached is None:
                 cached = self._hits[node] = [(node, f, s, e) for f, s, e in self._where(node)]
@@ -105,7 +110,7 @@ class Evaluator:
 
     def near_spans(self, node: Node) -> list[Span]:
         """Occurrences of a NEAR operand: a leaf, an OR of operands, or a NEAR."""
-        if isinstance(node, Term | Entity):
+        if isinstance(node, _LEAVES):
             return self.leaf_spans(node)
         if isinstance(node, Or):
             return [span for child in node.children for span in self.near_spans(child)]

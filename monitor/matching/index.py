@@ -3,12 +3,12 @@
 Each rule's query yields *clauses*, sets of index keys at least one of which must be in any
 article the rule matches (a phrase needs all its tokens; an OR needs one key of each branch; a
 NOT needs nothing). Keys are tokens, or ``*stem`` for prefixes. The two clauses that look
-rarest go into the index: ``pairs[k1][k2]`` → rule ids (``single[k1]`` for one-clause rules).
-Matching an article takes one pass over its distinct tokens to find the present keys, looks
-up the rules whose two indexed clauses are both present, drops those with another clause
-absent, and evaluates the rest with ``Evaluator`` (the same code the tests use as the
-reference). The cost grows with the candidates, not with the rule count. The clauses
-themselves are worked out in ``monitor.matching.clauses``.
+rarest go into the key index (``monitor.matching.triggers``): matching an article takes one
+pass over its distinct tokens to find the present keys and the rules whose two indexed clauses
+are both present, drops those with another clause absent, and evaluates the rest with
+``Evaluator`` (the same code the tests use as the reference). The cost grows with the
+candidates, not with the rule count. The clauses themselves are worked out in
+``monitor.matching.clauses``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import itemgetter
 
 from monitor.config.schema import Config, Rule
 from monitor.errors import ConfigError, ConfigIssue
@@ -26,11 +27,12 @@ from monitor.matching.novelty import NoveltyDecision, Tracker, decide
 from monitor.matching.query import QueryError, parse_query
 from monitor.matching.snippets import build_snippets
 from monitor.matching.text import Analysis
+from monitor.matching.triggers import KeyIndex
 from monitor.model import Document, Match
 from monitor.model import Hit as HitRecord
 
 MAX_HITS_PER_TERM = 25
-_MEMO_LIMIT = 200_000
+_TERM = itemgetter(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +42,6 @@ class CompiledRule:
     rule: Rule
     query: Query
     clauses: tuple[Clause, ...]  # rarest-looking first; the first two are in the index
-    required: frozenset[str]  # the keys of the other one-key clauses
-    alternatives: tuple[Clause, ...]  # the other clauses of several keys
     sources: frozenset[str]
     languages: frozenset[str]
     immediate: bool
@@ -74,24 +74,9 @@ def _leaf_order(query: Query, tracker: Tracker | None) -> dict[Leaf, tuple[int, 
 class RuleIndex:
     """All enabled rules of a config, compiled for matching articles in one pass."""
 
-    def __init__(
-        self,
-        rules: list[CompiledRule],
-        single: dict[str, list[int]],
-        pairs: dict[str, dict[str, list[int]]],
-    ) -> None:
+    def __init__(self, rules: list[CompiledRule]) -> None:
         self.compiled = rules
-        self._single = single
-        self._pairs = pairs
-        self._single_keys = frozenset(single)
-        self._pair_keys = frozenset(pairs)
-        self._seconds = {k1: frozenset(sub) for k1, sub in pairs.items()}
-        keys = {k for c in rules for clause in c.clauses for k in clause}
-        self._exact = frozenset(k for k in keys if k[0] != "*")
-        self._stems = frozenset(k[1:] for k in keys if k[0] == "*")
-        self._stem_lengths = tuple(sorted({len(s) for s in self._stems}))
-        self._seen: set[str] = set()  # tokens whose prefix keys are known (a bounded memo)
-        self._prefixes: dict[str, list[str]] = {}  # token → the prefix keys it holds
+        self._keys = KeyIndex([c.clauses for c in rules])
 
     @classmethod
     def compile(
@@ -109,8 +94,6 @@ class RuleIndex:
         """
         rarity = Rarity(frequencies)
         compiled: list[CompiledRule] = []
-        single: dict[str, list[int]] = {}
-        pairs: dict[str, dict[str, list[int]]] = {}
         issues: list[ConfigIssue] = []
         immediate = frozenset(immediate_digests)
         for i, rule in enumerate(rules):
@@ -124,22 +107,11 @@ class RuleIndex:
                 issues.append(ConfigIssue("<rules>", 0, exc.column, path, exc.message))
                 continue
             found = sorted(set(clauses(query.root, rarity)), key=lambda c: (rarity.clause(c), c))
-            rid = len(compiled)
-            if len(found) == 1:
-                for k1 in found[0]:
-                    single.setdefault(k1, []).append(rid)
-            else:
-                for k1 in found[0]:
-                    sub = pairs.setdefault(k1, {})
-                    for k2 in found[1]:
-                        sub.setdefault(k2, []).append(rid)
             compiled.append(
                 CompiledRule(
                     rule=rule,
                     query=query,
                     clauses=tuple(found),
-                    required=frozenset(c[0] for c in found[2:] if len(c) == 1),
-                    alternatives=tuple(c for c in found[2:] if len(c) > 1),
                     sources=frozenset(rule.sources),
                     languages=frozenset(lang.lower().replace("_", "-") for lang in rule.languages),
                     immediate=bool(immediate.intersection(rule.notify)),
@@ -149,7 +121,7 @@ class RuleIndex:
             )
         if issues:
             raise ConfigError(issues)
-        return cls(compiled, single, pairs)
+        return cls(compiled)
 
     @classmethod
     def from_config(cls, config: Config) -> RuleIndex:
@@ -161,46 +133,12 @@ class RuleIndex:
     def rules(self) -> tuple[Rule, ...]:
         return tuple(c.rule for c in self.compiled)
 
-    def _present(self, analysis: Analysis) -> set[str]:
-        """The index keys found in the document: its tokens, and ``*stem`` for prefixes."""
-        vocab = analysis.vocabulary()
-        present = vocab & self._exact
-        if self._stems:
-            seen, prefixes = self._seen, self._prefixes
-            if len(seen) > _MEMO_LIMIT:
-                seen.clear()
-                prefixes.clear()
-            for tok in vocab - seen:
-                seen.add(tok)
-                got = ["*" + tok[:n] for n in self._stem_lengths if tok[:n] in self._stems]
-                if got:
-                    prefixes[tok] = got
-            present.update(*map(prefixes.__getitem__, vocab & prefixes.keys()))
-        return present
-
     def candidates(self, doc: Document, analysis: Analysis | None = None) -> list[CompiledRule]:
         """The rules worth evaluating on ``doc``: triggered, every clause present, filters ok."""
         analysis = analysis or Analysis.of(doc.title, doc.text)
-        present = self._present(analysis)
-        ids: set[int] = set()
-        single, pairs = self._single, self._pairs
-        for key in present & self._single_keys:
-            ids.update(single[key])
-        seconds = self._seconds
-        for key in present & self._pair_keys:
-            sub = pairs[key]
-            for second in seconds[key] & present:
-                ids.update(sub[second])
-        out = []
-        for rid in sorted(ids):
-            rule = self.compiled[rid]
-            if (
-                rule.required <= present
-                and all(not present.isdisjoint(c) for c in rule.alternatives)
-                and rule.accepts(doc)
-            ):
-                out.append(rule)
-        return out
+        ids = self._keys.triggered(analysis.vocabulary())
+        compiled = self.compiled
+        return [rule for rule in map(compiled.__getitem__, ids) if rule.accepts(doc)]
 
     def match(self, doc: Document, *, snippets: bool = True) -> list[Match]:
         """Every rule that matches ``doc``, in config order, with its evidence (without the
@@ -244,13 +182,16 @@ def build_match(
     """The ``Match`` of ``rule`` from the evaluator's hits: terms, positions, snippets."""
     order = rule.order
     rows = sorted({(*order[leaf], f != "title", s, e, f) for leaf, f, s, e in hits})
-    terms = tuple(dict.fromkeys(term for _, term, *_ in rows))
-    counts = dict.fromkeys(terms, 0)
-    kept = []
-    for _, term, _, s, e, f in rows:
-        counts[term] += 1
-        if counts[term] <= MAX_HITS_PER_TERM:
-            kept.append(HitRecord(term, f, s, e))
+    terms = tuple(dict.fromkeys(map(_TERM, rows)))
+    if len(rows) <= MAX_HITS_PER_TERM:  # no term can be over the cap
+        kept = [HitRecord(term, f, s, e) for _, term, _, s, e, f in rows]
+    else:
+        counts = dict.fromkeys(terms, 0)
+        kept = []
+        for _, term, _, s, e, f in rows:
+            counts[term] += 1
+            if counts[term] <= MAX_HITS_PER_TERM:
+                kept.append(HitRecord(term, f, s, e))
     located = [(f, s, e, term) for _, term, _, s, e, f in rows]
     return Match(
         rule=rule.rule.name,
