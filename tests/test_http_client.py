@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import socket
+import struct
 import threading
 import time
 import tracemalloc
@@ -442,3 +443,19 @@ def test_many_concurrent_requests_share_a_bounded_set_of_connections() -> None:
     bodies = run(scenario())
     assert bodies == [f"/{i}".encode() for i in range(200)]  # each answer to its own request
     assert len(peers) <= 8  # connections are reused, never more than the limit
+
+
+def test_a_connection_reset_is_reported_with_a_reason() -> None:
+    async def reset(writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()  # RST instead of a response
+
+    async def scenario() -> None:
+        async with raw_server(reset) as url:
+            with pytest.raises(TransportError) as caught:
+                await get(url)
+        reason = str(caught.value).split(": ", 1)[1]
+        assert reason.strip(), str(caught.value)  # never an empty reason
+
+    run(scenario())

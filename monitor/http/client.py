@@ -101,7 +101,7 @@ def _mapped(url: str, hop: str) -> Iterator[None]:
         OSError,
         UnicodeError,
     ) as exc:
-        raise TransportError(url, f"{via}{exc or type(exc).__name__}") from exc
+        raise TransportError(url, f"{via}{str(exc) or type(exc).__name__}") from exc
 
 
 class _Deadline:
