@@ -256,3 +256,15 @@ def test_an_empty_digest_is_sent_only_when_configured(send_empty: bool, send: bo
 def test_now_must_be_aware() -> None:
     with pytest.raises(ValueError, match="timezone"):
         build_digest(digest(), [], now=datetime(2023, 10, 10, 7))
+
+
+def test_title_index_finds_a_near_copy_before_and_after_it_switches_to_lsh() -> None:
+    from monitor.digests.cluster import TitleIndex
+
+    sent = [f"Minister {n} visits the northern border region on Tuesday" for n in range(300)]
+    sent.append("Hamas officials arrive in Damascus for talks with Assad")
+    index = TitleIndex(sent)
+    index.LINEAR_BUDGET = 3 * len(sent)  # three exact scans, then the LSH index
+    for _ in range(5):
+        assert index.contains("Hamas officials arrive in Damascus for talks with Assad today")
+        assert not index.contains("Floods close schools across the south of England")

@@ -25,6 +25,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -89,8 +90,18 @@ def _datasketch() -> Any:
     return datasketch
 
 
+@cache
+def _first_minhash() -> MinHash:
+    """A MinHash whose permutations all others share (drawing them anew costs more than
+    hashing a story)."""
+    return _datasketch().MinHash(num_perm=NUM_PERM, seed=1)
+
+
 def _minhash(items: Iterable[str]) -> MinHash:
-    m = _datasketch().MinHash(num_perm=NUM_PERM, seed=1)
+    first = _first_minhash()
+    m = _datasketch().MinHash(
+        num_perm=NUM_PERM, seed=1, permutations=first.permutations, scheme=first.scheme
+    )
     m.update_batch([s.encode("utf-8") for s in items])
     return m
 
@@ -154,29 +165,44 @@ def near_duplicate_groups(
 
 
 class TitleIndex:
-    """Titles of stories already sent; ``contains`` finds a near-copy of a new title."""
+    """Titles of stories already sent; ``contains`` finds a near-copy of a new title.
+
+    The first look-ups compare the title with every sent one (exact, and cheaper than
+    hashing them all when a run has a story or two, as immediate digests do); once they
+    have made ``LINEAR_BUDGET`` comparisons, a MinHash LSH index over the sent titles takes
+    over (its candidates are still checked exactly, but it may miss a rare near-copy).
+    """
+
+    LINEAR_BUDGET = 200_000
 
     def __init__(self, titles: Iterable[str], threshold: float = TITLE_THRESHOLD) -> None:
         self._threshold = threshold
-        self._sets: list[frozenset[str]] = []
-        self._lsh = _datasketch().MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
-        for title in titles:
-            words = self._words(title)
-            if words:
-                self._lsh.insert(len(self._sets), _minhash(words))
-                self._sets.append(words)
+        self._sets = [words for words in map(self._words, titles) if words]
+        self._lsh: Any = None
+        self._compared = 0
 
     @staticmethod
+    @lru_cache(maxsize=1 << 16)  # the same sent titles come back on every run
     def _words(title: str) -> frozenset[str]:
         words = tokens(title)
         return frozenset(words) if len(words) >= MIN_TITLE_TOKENS else frozenset()
+
+    def _index(self) -> Any:
+        if self._lsh is None:
+            self._lsh = _datasketch().MinHashLSH(threshold=self._threshold, num_perm=NUM_PERM)
+            for i, words in enumerate(self._sets):
+                self._lsh.insert(i, _minhash(words))
+        return self._lsh
 
     def contains(self, title: str) -> bool:
         """Whether ``title`` is a near-copy of a title in the index."""
         words = self._words(title)
         if not words or not self._sets:
             return False
+        if self._lsh is None and self._compared < self.LINEAR_BUDGET:
+            self._compared += len(self._sets)
+            return any(jaccard(words, sent) >= self._threshold for sent in self._sets)
         return any(
             jaccard(words, self._sets[i]) >= self._threshold
-            for i in self._lsh.query(_minhash(words))
+            for i in self._index().query(_minhash(words))
         )
