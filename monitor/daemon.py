@@ -64,25 +64,48 @@ class Daemon:
     relay_task: asyncio.Task[None] | None = None
     relay_wanted: bool = False
     immediate: frozenset[str] = frozenset()
+    stopping: bool = False
+    backlog: bool = False  # the last claim filled every slot: more feeds are likely due
+    claim_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    top_up: asyncio.Task[None] | None = None
+
+    def poll_slots(self, svc: Services) -> int:
+        """Feeds polled at once (each holds HTTP slots only while it fetches)."""
+        return svc.config.http.concurrency * 4
 
     async def poll_tick(self) -> None:
         """Claim due feeds up to the free polling slots and poll each as its own task.
 
         The tick does not wait for them: one slow feed never holds up the others, and a
-        feed that stored new articles wakes the relay at once (immediate alerts)."""
+        feed that stored new articles wakes the relay at once (immediate alerts). When a
+        claim fills every slot, polls that finish claim more at once instead of leaving
+        the backlog to the next tick (a start with every feed due)."""
         svc = self.svc
-        if svc is None:
+        if svc is None or self.stopping:
             return
-        free = svc.config.http.concurrency * 4 - len(self.polls)
-        if free <= 0:
+        async with self.claim_lock:
+            free = self.poll_slots(svc) - len(self.polls)
+            if free <= 0:
+                return
+            states = await asyncio.to_thread(
+                svc.store.claim_due_feeds, svc.clock(), limit=free, lease=FEED_LEASE
+            )
+            self.backlog = len(states) == free
+            for state in states:
+                task = asyncio.get_running_loop().create_task(self.poll_one(svc, state))
+                self.polls.add(task)
+                task.add_done_callback(self._poll_done)
+
+    def _poll_done(self, task: asyncio.Task[None]) -> None:
+        self.polls.discard(task)
+        svc = self.svc
+        if svc is None or self.stopping or not self.backlog:
             return
-        states = await asyncio.to_thread(
-            svc.store.claim_due_feeds, svc.clock(), limit=free, lease=FEED_LEASE
-        )
-        for state in states:
-            task = asyncio.get_running_loop().create_task(self.poll_one(svc, state))
-            self.polls.add(task)
-            task.add_done_callback(self.polls.discard)
+        # Top up once a quarter of the slots is free: claims in batches, not one by one.
+        if len(self.polls) <= self.poll_slots(svc) * 3 // 4 and (
+            self.top_up is None or self.top_up.done()
+        ):
+            self.top_up = asyncio.get_running_loop().create_task(self.poll_tick())
 
     async def poll_one(self, svc: Services, state: FeedState) -> None:
         [report] = await poll_feeds(svc, [state], on_done=self.metrics.feed_polled)
@@ -337,6 +360,7 @@ class Daemon:
                 else None
             )
             await stop.wait()
+            self.stopping = True
             if self.web is not None:
                 await self.web.close()
             if watcher is not None:

@@ -1,4 +1,5 @@
-"""Immediate alerts leave as soon as their article is stored, not when its whole feed is done."""
+"""The daemon does not sit on work: an immediate alert leaves as soon as its article is
+stored, and a backlog of due feeds is worked through without waiting for the next tick."""
 
 from __future__ import annotations
 
@@ -68,3 +69,31 @@ def test_an_alert_goes_out_while_a_slow_page_of_the_same_feed_is_still_loading(
     [alert] = out.glob("digest-urgent*.json")
     assert "Flash: talks in Damascus" in alert.read_text(encoding="utf-8")
     assert took < 8
+
+
+def test_a_backlog_of_due_feeds_is_worked_through_without_waiting_for_ticks(
+    farm: Farm, tmp_path: Path
+) -> None:
+    # concurrency 1 gives 4 polling slots; 20 feeds are due at once. One tick must be enough:
+    # polls that finish claim the next feeds instead of leaving them to the next tick.
+    feeds = [(f"Feed {n}", farm.url(f"/feed/{n}")) for n in range(20)]
+    for n in range(20):
+        farm.add(f"/feed/{n}", rss([{"title": "Old story", "guid": "x"}]),
+                 headers={"Content-Type": "application/rss+xml"})  # fmt: skip
+    path = write_config(tmp_path, feeds, rules=RULES, http="concurrency: 1")
+    loaded = load_config(path)
+
+    async def scenario() -> int:
+        async with services(loaded) as svc:
+            daemon = Daemon(path, loaded)
+            daemon.attach(svc)
+            svc.store.sync_feeds(loaded.config.feeds, svc.clock())
+            await daemon.poll_tick()  # the only tick
+            start = time.monotonic()
+            while time.monotonic() - start < 10 and (
+                daemon.polls or (daemon.top_up is not None and not daemon.top_up.done())
+            ):
+                await asyncio.sleep(0.05)
+            return len({r.path for r in farm.requests})
+
+    assert asyncio.run(scenario()) == 20
