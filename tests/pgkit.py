@@ -1,11 +1,14 @@
 """A fresh PostgreSQL schema per test, on the server at 127.0.0.1:5432 (database ``test``).
 
 A plain module, not a pytest plugin, so any test module may import it. ``.ci/run`` starts the
-server; on a machine without one the test is skipped with the reason, never silently passed.
+server and sets ``MONITOR_TEST_POSTGRES=required``: there an unreachable server fails the
+test. Elsewhere (a developer's machine without PostgreSQL) the test is skipped with the
+reason, never silently passed.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +36,8 @@ def pg_unreachable() -> str | None:
 def fresh_schema(prefix: str, *, timezone: str | None = None) -> Iterator[str]:
     """A storage URL whose ``search_path`` is a new schema, dropped afterwards."""
     reason = pg_unreachable()
+    if reason and os.environ.get("MONITOR_TEST_POSTGRES") == "required":
+        pytest.fail(reason)
     if reason:
         pytest.skip(reason)
     schema = f"{prefix}_{secrets.token_hex(6)}"
