@@ -84,6 +84,16 @@ def rss(items: Sequence[dict[str, Any]], title: str = "Test feed") -> bytes:
     return "".join(out).encode()
 
 
+def seed_story() -> dict[str, Any]:
+    """One feed item about the seed's story, published now (for ``rss``)."""
+    return {
+        "title": "Hamas in Damascus",
+        "guid": "g1",
+        "date": rfc822(),
+        "description": "Hamas rejoins the axis of resistance, said Damascus.",
+    }
+
+
 def rfc822(when: datetime | None = None, *, ago: timedelta = timedelta(0)) -> str:
     return format_datetime((when or datetime.now(UTC)) - ago)
 

@@ -14,7 +14,7 @@ from monitor.config import load_config_text
 from monitor.logs import bind, config_secrets, configure_logging
 from tests.farm import Farm
 from tests.opskit import daemon, events, log_lines, wait_for
-from tests.pipeline_kit import RULES, rfc822, rss, write_config
+from tests.pipeline_kit import RULES, rss, seed_story, write_config
 
 SECRET = "s3cr3t-Pa55word-42"
 RSS = {"Content-Type": "application/rss+xml"}
@@ -27,13 +27,7 @@ MAIL = (
 def test_daemon_logs_json_lines_with_events_and_never_the_secret(
     farm: Farm, tmp_path: Path
 ) -> None:
-    story = {
-        "title": "Hamas in Damascus",
-        "guid": "g1",
-        "date": rfc822(),
-        "description": "Hamas rejoins the axis of resistance, said Damascus.",
-    }
-    farm.add("/good", rss([story]), headers=RSS)
+    farm.add("/good", rss([seed_story()]), headers=RSS)
     farm.add("/bad", b"down", status=500)
     rules = RULES.replace("  files: {type: file, path: digests/}\n", "") + (
         "  files: {type: file, path: digests/}\n" + MAIL + "daemon:\n  tick: 1s\n"

@@ -24,7 +24,7 @@ from monitor.store import OutboxRecord, PollOutcome, Store, open_store
 from monitor.web import HealthServer
 from tests.farm import Farm
 from tests.opskit import daemon, events, wait_for
-from tests.pipeline_kit import RULES, rfc822, rss, run_cli, write_config
+from tests.pipeline_kit import RULES, rss, run_cli, seed_story, write_config
 
 NOW = datetime(2025, 6, 9, 12, 0, tzinfo=UTC)
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -167,13 +167,7 @@ def free_port() -> int:
 def test_a_running_daemon_serves_its_metrics_and_passes_the_healthcheck(
     farm: Farm, tmp_path: Path
 ) -> None:
-    story = {
-        "title": "Hamas in Damascus",
-        "guid": "g1",
-        "date": rfc822(),
-        "description": "Hamas rejoins the axis of resistance, said Damascus.",
-    }
-    farm.add("/feed", rss([story]), headers={"Content-Type": "application/rss+xml"})
+    farm.add("/feed", rss([seed_story()]), headers={"Content-Type": "application/rss+xml"})
     port = free_port()
     config = write_config(
         tmp_path,
