@@ -96,12 +96,17 @@ async def _poll_once(config_path: Path, profile: bool) -> dict[str, Any]:
     from monitor.feeds.parse import parse_feed
     from monitor.http import HttpClient
     from monitor.pipeline import poll_feeds
-    from monitor.services import WORKER_MEMORY, Services, utc_now
+    from monitor.services import WORKER_MEMORY, WORKER_MODULES, Services, utc_now
     from monitor.store import open_store
 
     config = load_config(config_path).config
     store = open_store(config.storage)
-    pool = TimedPool(max_workers=1, timeout=120, memory_limit=WORKER_MEMORY)
+    pool = TimedPool(
+        max_workers=1,
+        timeout=120,
+        memory_limit=WORKER_MEMORY,
+        preload=WORKER_MODULES,  # as the daemon's pool
+    )
     try:
         async with HttpClient(config.http) as client:
             start = time.process_time()

@@ -24,8 +24,12 @@ T = TypeVar("T")
 
 WORKER_TIMEOUT = 30.0
 WORKER_MEMORY = 512 << 20
-WORKER_MODULES = ("monitor.articles.extract", "monitor.feeds.parse")
-"""What the workers run, imported once by the fork server rather than by each worker."""
+WORKER_MODULES = ("monitor.articles.extract", "monitor.feeds.parse", "monitor.cli")
+"""Modules the fork server imports once, so that no worker imports them itself: what the
+workers run, and ``monitor.cli``. multiprocessing re-runs the parent's main script in every
+new worker, and the ``monitor`` console script imports ``monitor.cli``, so without it each
+worker (one every ``max_tasks`` jobs) spent about a second importing the whole daemon.
+(Python 3.11's fork server cannot preload a console script through ``"__main__"``.)"""
 
 
 @dataclass

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -179,3 +182,36 @@ def test_closed_pool_refuses_work() -> None:
     pool.close()
     with pytest.raises(RuntimeError, match="closed"):
         run(pool.run(add, 1, 2))
+
+
+_CONSOLE_SCRIPT = """
+import asyncio, os
+from monitor.cli import main  # the first line of the `monitor` console script
+from monitor.services import WORKER_MODULES
+from monitor.workers import WorkerPool
+
+async def jobs() -> None:
+    with WorkerPool(max_workers=1, max_tasks=1, preload=WORKER_MODULES) as pool:
+        for _ in range(4):
+            await pool.run(os.getpid)
+
+if __name__ == "__main__":
+    asyncio.run(jobs())
+"""
+
+
+def test_new_workers_do_not_import_the_daemon_again(tmp_path: Path) -> None:
+    # Every new worker re-runs the parent's main script; under the console script that
+    # imports monitor.cli. `-X importtime` lists each import a process really performs: the
+    # parent's and the fork server's, and none in the four workers, which find it loaded.
+    script = tmp_path / "monitor-like"
+    script.write_text(_CONSOLE_SCRIPT, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    imports = [line for line in done.stderr.splitlines() if line.endswith("| monitor.cli")]
+    assert len(imports) == 2, imports
