@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -14,7 +13,7 @@ from monitor.articles.byline import author_from_markup
 from monitor.articles.charset import decode_html
 from monitor.articles.language import declared_language, guess_language
 from monitor.articles.metadata import parse_datetime, published_date, title_and_author
-from tests.conftest import DATA
+from tests.conftest import corpus_pages
 
 BST = timezone(timedelta(hours=1))
 
@@ -142,19 +141,11 @@ def test_decode_html(raw: bytes, encoding: str | None, expected: str) -> None:
     assert decode_html(raw, encoding) == expected
 
 
-def _corpus_pages() -> list[tuple[str, bytes]]:
-    pages = []
-    for corpus in ("scrapinghub-aeb", "trafilatura-eval"):
-        root = DATA / "articles" / corpus
-        pages += [(p.name, gzip.decompress(p.read_bytes())) for p in sorted(root.rglob("*.gz"))]
-    return pages
-
-
 def test_bylines_are_read_as_trafilatura_reads_them_on_every_corpus_page() -> None:
     # author_from_markup re-implements trafilatura's extract_author in one pass; on every
     # real page it must give the same answer (a trafilatura upgrade that changes its
     # byline rules shows up here).
-    pages = _corpus_pages()
+    pages = corpus_pages()
     assert len(pages) > 500
     named = 0
     for name, raw in pages:
