@@ -10,10 +10,11 @@ alert rule, whose immediate digest goes to a webhook on the farm), the default H
 CPU time and resident memory of the daemon and its worker processes are read from ``/proc``.
 
 Reported, against the targets: the poll cycle (all feeds due at once at start: time to
-attempt them all) and how late steady-state polls come; CPU cores on average; resident
-memory at start (after the first interval), peak, end and growth per hour; the share of
-feeds attempted within twice their interval; detection-to-delivery latency of immediate
-alerts (webhook arrival minus the farm's serving of the feed that first showed the item).
+attempt them all) and how far apart, in intervals, a feed's steady-state polls come; CPU
+cores on average; resident memory at start (after the first interval), peak, end and growth
+per hour; the share of feeds attempted within twice their interval; detection-to-delivery
+latency of immediate alerts (webhook arrival minus the farm's serving of the feed that first
+showed the item).
 There is no naive baseline for the soak: the figures are judged against the targets.
 
 Run: ``python -m bench.soak`` (``make soak``: 60 minutes, 1,000 feeds × 50 items, 200
