@@ -6,7 +6,8 @@ all (first pass: fetch, parse in workers, download and extract every page, store
 with everything answering 304. Reported: feeds per second for both passes, articles per
 second, peak RSS of the daemon process and of its worker processes, and — as the naive
 baseline, measured in the same run — plain ``trafilatura.extract`` over the same pages
-sequentially on the same number of cores.
+sequentially on the same number of cores. ``--repeat`` rounds of the article pass alternate
+with the baseline, and the fastest of each counts (the machine may be shared).
 
 Run: ``python -m bench.polling`` (defaults: 1,000 feeds × 50 items for the feed passes with
 article fetching off, then 100 feeds × 10 items with article fetching on).
@@ -191,6 +192,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--items", type=int, default=50)
     parser.add_argument("--article-feeds", type=int, default=100)
     parser.add_argument("--article-items", type=int, default=10)
+    parser.add_argument(
+        "--repeat", type=int, default=2, help="article-pass rounds, alternating with the baseline"
+    )
     args = parser.parse_args(argv)
 
     r = run_pipeline(args.feeds, args.items, fetch_articles=False)
@@ -204,12 +208,23 @@ def main(argv: list[str] | None = None) -> None:
         f"({int(r['not_modified'])} not modified; goal: under 5 s)"
     )
 
-    a = run_pipeline(args.article_feeds, args.article_items, fetch_articles=True)
     n = args.article_feeds * args.article_items
     pages = load_pages()
     same = [pages[i % len(pages)] for i in range(n)]
-    base, base_cpu = baseline_seconds(same, workers=2)
-    print(f"with articles: {args.article_feeds} feeds × {args.article_items} items = {n} pages")
+    rounds = []
+    for _ in range(max(args.repeat, 1)):  # alternate, keep the fastest of each: a shared machine
+        rounds.append(
+            (
+                run_pipeline(args.article_feeds, args.article_items, fetch_articles=True),
+                baseline_seconds(same, workers=2),
+            )
+        )
+    a = min((r[0] for r in rounds), key=lambda r: r["first_s"])
+    base, base_cpu = min((r[1] for r in rounds), key=lambda r: r[0])
+    print(
+        f"with articles: {args.article_feeds} feeds × {args.article_items} items = {n} pages "
+        f"(fastest of {len(rounds)} rounds each)"
+    )
     print(
         f"  pipeline     {a['first_s']:7.2f} s  {a['articles'] / a['first_s']:7.1f} articles/s "
         f"({int(a['articles'])} stored, {int(a['errors'])} feed errors)"
