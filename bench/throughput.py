@@ -66,8 +66,8 @@ class TimedPool(WorkerPool):
         super().__init__(*args, **kwargs)
         self.cpu: dict[str, float] = defaultdict(float)
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        value, exc, cpu = await super().run(_timed, fn, *args)
+    async def run(self, fn: Callable[..., T], *args: Any, priority: int = 0) -> T:
+        value, exc, cpu = await super().run(_timed, fn, *args, priority=priority)
         self.cpu[fn.__name__] += cpu
         if exc is not None:
             raise exc

@@ -21,7 +21,7 @@ from monitor.articles.summary import html_to_text
 from monitor.config.schema import Feed
 from monitor.errors import ExtractError, FetchError, WorkerError
 from monitor.model import Article, ExtractedPage, FeedEntry
-from monitor.services import Services, in_thread
+from monitor.services import PAGE_PRIORITY, Services, in_thread
 from monitor.store import FeedState
 from monitor.urls import canonicalize_url, host_of
 
@@ -94,7 +94,12 @@ async def _article_for(
             host = host_of(url)
             learned = await _learned(svc, host, now)
             page = await svc.pool.run(
-                extract_job, downloaded.body, url, learned, downloaded.charset
+                extract_job,
+                downloaded.body,
+                url,
+                learned,
+                downloaded.charset,
+                priority=PAGE_PRIORITY,
             )
             blocks = (host, paragraph_fingerprints(page.text))
         except (FetchError, ExtractError, WorkerError) as exc:

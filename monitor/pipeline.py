@@ -24,7 +24,7 @@ from monitor.feeds.parse import parse_feed
 from monitor.feeds.schedule import next_poll_at
 from monitor.ingest import NewArticle, process_entry
 from monitor.model import FeedEntry, ParsedFeed
-from monitor.services import Services, in_thread
+from monitor.services import FEED_PRIORITY, Services, in_thread
 from monitor.store import FeedState, PollOutcome
 
 log = logging.getLogger("monitor.pipeline")
@@ -134,7 +134,11 @@ async def poll_feed(svc: Services, feed: Feed, state: FeedState) -> FeedReport:
             await _record_success(svc, state, fetched, now=now, next_poll_at=when)
             return FeedReport(feed.name, fetched.status.value)
         parsed = await svc.pool.run(
-            parse_feed, fetched.response.body, headers, fetched.response.url
+            parse_feed,
+            fetched.response.body,
+            headers,
+            fetched.response.url,
+            priority=FEED_PRIORITY,  # after pages of items already under way
         )
     except (FetchError, FeedParseError, WorkerError) as exc:
         return await _failure(svc, feed, state, now, exc)

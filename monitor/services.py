@@ -22,6 +22,9 @@ from monitor.workers import WorkerPool
 P = ParamSpec("P")
 T = TypeVar("T")
 
+PAGE_PRIORITY, FEED_PRIORITY = 0, 1
+"""Worker-job priorities: an article's page is cleaned before more feeds are parsed, so an
+item already under way (an immediate alert, perhaps) does not wait behind a burst of feeds."""
 WORKER_TIMEOUT = 30.0
 WORKER_MEMORY = 512 << 20
 WORKER_MODULES = ("monitor.articles.extract", "monitor.feeds.parse", "monitor.cli")

@@ -12,11 +12,18 @@ with ``RLIMIT_AS`` and is recycled after ``max_tasks`` jobs. Outcomes of ``Worke
 - the job exhausts the memory limit (``MemoryError`` inside it): the worker exits at once so
   a fresh one replaces it, ``WorkerError``;
 - the worker dies (segfault, OOM killer, ``os._exit``): ``WorkerError``; the pool goes on.
+
+Jobs wait their turn here, not in pebble's first-come queue: at most one job per worker plus
+one is handed to pebble at a time, and a waiting job with a lower ``priority`` number goes
+first (first come among equals). The pipeline gives an article's page priority over feeds
+still to be parsed, so an item already under way is not held up behind a burst of new feeds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import multiprocessing
 import os
 import pickle
@@ -70,6 +77,37 @@ def _invoke(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         raise
 
 
+class _Gate:
+    """Admits at most ``slots`` jobs at a time, lowest priority number first, in one loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, slots: int) -> None:
+        self.loop = loop
+        self.free = slots
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    async def enter(self, priority: int) -> None:
+        if self.free > 0 and not self._waiting:
+            self.free -= 1
+            return
+        turn = self.loop.create_future()
+        heapq.heappush(self._waiting, (priority, next(self._order), turn))
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.leave()  # admitted and cancelled in the same breath: pass the slot on
+            raise
+
+    def leave(self) -> None:
+        while self._waiting:
+            turn = heapq.heappop(self._waiting)[2]
+            if not turn.done():  # a waiter cancelled meanwhile is skipped
+                turn.set_result(None)
+                return
+        self.free += 1
+
+
 class WorkerPool:
     """Bounded process pool (pebble) whose jobs are killed on time or memory breach.
 
@@ -99,6 +137,7 @@ class WorkerPool:
         self._context.set_forkserver_preload(list(preload))
         self._closed = False
         self._pool = self._new_pool()
+        self._gate: _Gate | None = None
 
     def _new_pool(self) -> ProcessPool:
         return ProcessPool(
@@ -109,10 +148,26 @@ class WorkerPool:
             context=self._context,
         )
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(*args)`` in a worker; ``fn`` must be a picklable top-level function."""
+    def _turns(self) -> _Gate:
+        loop = asyncio.get_running_loop()
+        if self._gate is None or self._gate.loop is not loop:
+            self._gate = _Gate(loop, self._max_workers + 1)
+        return self._gate
+
+    async def run(self, fn: Callable[..., T], *args: Any, priority: int = 0) -> T:
+        """Run ``fn(*args)`` in a worker; ``fn`` must be a picklable top-level function.
+
+        Waiting jobs start in ``priority`` order (lower first), then in order of arrival."""
         if self._closed:
             raise RuntimeError("WorkerPool is closed")
+        gate = self._turns()
+        await gate.enter(priority)
+        try:
+            return await self._run(fn, args)
+        finally:
+            gate.leave()
+
+    async def _run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         if not self._pool.active:
             # A pool broken by an unreadable message from a worker: start afresh.
             self._pool.stop()  # type: ignore[no-untyped-call]

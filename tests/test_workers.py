@@ -215,3 +215,44 @@ def test_new_workers_do_not_import_the_daemon_again(tmp_path: Path) -> None:
     )
     imports = [line for line in done.stderr.splitlines() if line.endswith("| monitor.cli")]
     assert len(imports) == 2, imports
+
+
+async def _jobs_in_order(workers: WorkerPool, jobs: list[tuple[str, int]]) -> list[str]:
+    """Submit ``jobs`` (name, priority) one after another; the names in order of finishing."""
+    finished: list[str] = []
+
+    async def job(name: str, priority: int) -> None:
+        await workers.run(nap, 0.2, priority=priority)
+        finished.append(name)
+
+    tasks = []
+    for name, priority in jobs:
+        tasks.append(asyncio.create_task(job(name, priority)))
+        await asyncio.sleep(0.02)  # arrival order
+    await asyncio.gather(*tasks)
+    return finished
+
+
+def test_waiting_jobs_start_by_priority_then_arrival() -> None:
+    # One worker: "busy" runs, "next" is handed to pebble; the rest wait here, and the page
+    # (priority 0) overtakes the feeds that arrived before it.
+    jobs = [("busy", 1), ("next", 1), ("feed-a", 1), ("feed-b", 1), ("page", 0)]
+    with WorkerPool(max_workers=1) as workers:
+        order = run(_jobs_in_order(workers, jobs))
+    assert order == ["busy", "next", "page", "feed-a", "feed-b"]
+
+
+def test_a_cancelled_waiting_job_gives_up_its_turn() -> None:
+    async def scenario(workers: WorkerPool) -> list[float]:
+        running = [asyncio.create_task(workers.run(nap, 0.3)) for _ in range(2)]
+        await asyncio.sleep(0.05)
+        waiting = asyncio.create_task(workers.run(nap, 5.0))
+        await asyncio.sleep(0.05)
+        waiting.cancel()
+        after = [asyncio.create_task(workers.run(nap, 0.1)) for _ in range(3)]
+        return await asyncio.wait_for(asyncio.gather(*running, *after), 30)
+
+    with WorkerPool(max_workers=1) as workers:
+        started = time.monotonic()
+        assert run(scenario(workers)) == [0.3, 0.3, 0.1, 0.1, 0.1]
+        assert time.monotonic() - started < 5  # the cancelled 5 s nap never ran
