@@ -153,8 +153,8 @@ for _command in STATUS_COMMANDS:
 @config_option
 def run(config_path: Path) -> None:
     """Run the daemon: poll due feeds on their schedule until SIGTERM or Ctrl-C."""
-    from monitor.daemon import run_daemon
     from monitor.lockfile import AlreadyRunning
+    from monitor.runner import run_daemon
     from monitor.web import ListenError
 
     loaded = load_or_exit(config_path)

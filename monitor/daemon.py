@@ -1,13 +1,11 @@
-"""``monitor run``: the long-running daemon (APScheduler 3 on asyncio).
+"""The jobs of ``monitor run`` (the process around them is :mod:`monitor.runner`).
 
 The schedule is data (DESIGN §2): one short interval job claims the feeds that are due in
-the store and polls them; housekeeping prunes by age. SIGTERM/SIGINT stop new work and let
-the current poll finish within a deadline. The outbox relay runs on its own tick and right
-after a poll that stored new articles (immediate digests); each scheduled digest has a cron
-job in its time zone, and a slot missed while the daemon was down runs once on return.
-SIGHUP reloads config.yaml (an invalid new config
-is logged with every error and the daemon keeps the old one). On SQLite a lock file keeps a
-second daemon off the same state.
+the store and polls them; housekeeping prunes by age. The outbox relay runs on its own tick
+and as soon as an article with an immediate alert is stored; each scheduled digest has a
+cron job in its time zone, and a slot missed while the daemon was down runs once on return.
+A reload (file watch or SIGHUP) applies a valid new config atomically; an invalid one is
+logged with every error and the daemon keeps the old one.
 """
 
 from __future__ import annotations
@@ -15,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -31,10 +28,9 @@ from monitor.config.cron import crontab_trigger
 from monitor.crashpoints import crashpoint
 from monitor.delivery import Delivery
 from monitor.health import RELOAD_META, TICK_META
-from monitor.lockfile import acquire_lock, lock_path
 from monitor.metrics import Metrics
 from monitor.pipeline import FEED_LEASE, poll_feeds
-from monitor.services import Services, services, utc_now
+from monitor.services import Services
 from monitor.snapshot import read_readiness, take_snapshot
 from monitor.store import FeedState
 from monitor.web import HealthServer, start_health_server
@@ -303,98 +299,3 @@ class Daemon:
                 ready=lambda: read_readiness(svc.store, self.loaded.config, svc.clock()),
                 metrics=self.metrics.exposition,
             )
-
-    async def run(self) -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        loop.add_signal_handler(signal.SIGHUP, self.reload)
-        async with services(self.loaded) as svc:
-            self.attach(svc)
-            svc.store.sync_feeds(self.loaded.config.feeds, svc.clock())
-            if lock_path(svc.config.storage) is not None:  # we hold the lock: the only poller
-                svc.store.release_feed_leases()  # so leases left by a killed daemon are stale
-            self.record_config(True)
-            tick = self.loaded.config.daemon.tick.total_seconds()
-            scheduler = AsyncIOScheduler(timezone="UTC")
-            scheduler.add_job(
-                self.poll_job,
-                "interval",
-                seconds=tick,
-                id="poll",
-                max_instances=1,
-                coalesce=True,
-                next_run_time=utc_now(),
-            )
-            scheduler.add_job(
-                self.relay_tick,
-                "interval",
-                seconds=tick,
-                id="relay",
-                max_instances=1,
-                coalesce=True,
-                next_run_time=utc_now(),
-            )
-            scheduler.add_job(
-                self.housekeeping,
-                "interval",
-                seconds=HOUSEKEEPING_INTERVAL.total_seconds(),
-                id="housekeeping",
-                max_instances=1,
-                coalesce=True,
-            )
-            self.scheduler = scheduler
-            self.schedule_digests()
-            await self.start_web(svc)
-            scheduler.start()
-            log.warning(
-                "monitor running: %d feeds, state in %s",
-                len(svc.config.feeds),
-                svc.store.backend,
-                extra={"event": "daemon.started", "pid": os.getpid()},
-            )
-            watcher = (
-                asyncio.create_task(self.watch_config(stop))
-                if self.loaded.config.daemon.watch_config
-                else None
-            )
-            await stop.wait()
-            self.stopping = True
-            if self.web is not None:
-                await self.web.close()
-            if watcher is not None:
-                watcher.cancel()
-            grace = self.loaded.config.daemon.shutdown_grace.total_seconds()
-            log.warning(
-                "stopping: letting in-flight work finish (up to %.0f s)",
-                grace,
-                extra={"event": "daemon.stopping"},
-            )
-            scheduler.pause()  # no new jobs; shutdown() would cancel the running ones at once
-            await _drain(grace)
-            scheduler.shutdown(wait=False)
-            self.svc = None
-
-
-async def _drain(grace: float) -> None:
-    """Wait for the other tasks, including ones they start meanwhile (a poll that ends wakes
-    the relay), until none is left or ``grace`` seconds have passed."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + grace
-    while (remaining := deadline - loop.time()) > 0:
-        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        if not pending:
-            return
-        await asyncio.wait(pending, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
-
-
-def run_daemon(config_path: Path, loaded: LoadedConfig) -> None:
-    """Run until SIGTERM/SIGINT; raises AlreadyRunning if the SQLite state is taken."""
-    path = lock_path(loaded.config.storage)
-    handle = acquire_lock(path) if path else None
-    try:
-        asyncio.run(Daemon(config_path, loaded).run())
-    finally:
-        if handle is not None:
-            handle.close()
