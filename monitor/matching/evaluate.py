@@ -13,6 +13,7 @@ NEAR semantics: two occurrences in the same field that do not overlap, with at m
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from itertools import repeat
 
 from monitor.matching.nodes import And, Entity, Leaf, Near, Node, Not, Or, Query, Term
 from monitor.matching.text import FIELDS, Analysis
@@ -40,7 +41,9 @@ class Evaluator:
             found = []
             size = len(term.parts)
             for name in FIELDS if term.field is None else (term.field,):
-                found.extend((name, s, s + size) for s in self._starts(term, name))
+                starts = self._starts(term, name)
+                if starts:
+                    found.extend(zip(repeat(name), starts, map(size.__add__, starts)))
             self._occ[term] = found
         return found
 

@@ -5,14 +5,20 @@ hits); each further one (at most three in all) must show a term the earlier ones
 When a term occurs only in the title, the title is one of the snippets. Highlights are
 character spans of the snippet text; whitespace runs are collapsed to one space and a cut
 is marked with ``…``.
+
+An article matching many rules builds many snippets, so the work shared between them is
+done once per field (``FieldText.spans`` and ``FieldText.collapsed``: the text with its
+whitespace runs collapsed, and where each run ends), and windows are scored with C-level
+``map`` chains rather than a Python loop per hit.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Iterable
+from operator import itemgetter
 
 from monitor.matching.text import Analysis, FieldText
 from monitor.model import Snippet
@@ -20,11 +26,12 @@ from monitor.model import Snippet
 WIDTH = 30
 LIMIT = 3
 ELLIPSIS = "…"
-_ODD_SPACE = re.compile(r"\s{2,}|[^\S ]")  # anything but a lone space
-
+# Runs of whitespace but a lone space (as ``\\s{2,}|[^\\S ]``, which scans slower).
+_ODD_SPACE = re.compile(r"[^\S ]\s*| \s+")
 _OPENERS = frozenset("\"'“‘«‹([{¿¡")
 _CLOSERS = re.compile(r"[^\w\s]+")  # the punctuation right after the last word
 _Item = tuple[int, int, str]  # start, end, term
+_END, _TERM = itemgetter(1), itemgetter(2)
 
 
 def build_snippets(
@@ -36,19 +43,27 @@ def build_snippets(
 ) -> tuple[Snippet, ...]:
     """One to ``limit`` snippets showing ``hits`` ``(field, start, end, term)`` (none if
     there are no hits)."""
-    body = sorted({(s, e, term) for f, s, e, term in hits if f == "text"})
-    title = sorted({(s, e, term) for f, s, e, term in hits if f == "title"})
-    title_only = {t for _, _, t in title} - {t for _, _, t in body}
+    body_set: set[_Item] = set()
+    title_set: set[_Item] = set()
+    for f, s, e, term in hits:
+        if f == "text":
+            body_set.add((s, e, term))
+        elif f == "title":
+            title_set.add((s, e, term))
+    body, title = sorted(body_set), sorted(title_set)
+    title_only = {t for _, _, t in title}.difference(map(_TERM, body)) if title else ()
     room = limit - 1 if title_only else limit
     out: list[Snippet] = []
     covered: set[str] = set()
+    size = len(analysis.text.tokens)
     while body and len(out) < room:
-        if out and {term for _, _, term in body} <= covered:
+        if out and covered.issuperset(map(_TERM, body)):
             break
-        lo, hi, shown = _best_window(body, width, covered, len(analysis.text.tokens))
+        lo, hi, shown = _best_window(body, width, covered, size)
         covered |= shown
         out.append(_render(analysis.text, lo, hi, [i for i in body if i[0] < hi and i[1] > lo]))
-        body = [i for i in body if i[1] <= lo or i[0] >= hi]
+        if len(out) < room:
+            body = [i for i in body if i[1] <= lo or i[0] >= hi]
     if title_only or (title and not out):
         out.append(_render(analysis.title, 0, len(analysis.title.tokens), title))
     return tuple(out)
@@ -57,27 +72,36 @@ def build_snippets(
 def _best_window(
     items: list[_Item], width: int, covered: set[str], size: int
 ) -> tuple[int, int, set[str]]:
-    """The token range of the best window and the terms it shows."""
-    starts = [start for start, _, _ in items]
-    terms = [term for _, _, term in items]
-    best = (-1, -1, -1)
-    best_at = (0, 0)
-    for i, start in enumerate(starts):
-        j = bisect_left(starts, start + width, i)
-        shown = set(terms[i:j])
-        score = (len(shown - covered) if covered else len(shown), len(shown), j - i)
-        if score > best:
-            best, best_at = score, (i, j)
-        if j == len(starts):
-            break  # later windows hold a subset of this one
-    i, j = best_at
-    first = starts[i]
-    last = max(end for _, end, _ in items[i:j])
+    """The token range of the best window and the terms it shows.
+
+    A window starts at each hit and holds the hits starting less than ``width`` tokens
+    later; it scores (terms not yet ``covered``, distinct terms, hits) and the first best
+    wins. The windows after the first that reaches the last hit hold subsets of it."""
+    n = len(items)
+    if n == 1:
+        i, j, shown = 0, 1, {items[0][2]}
+    else:
+        best = (-1, -1, -1)
+        i = j = 0
+        shown = set()
+        for k in range(n):
+            limit = items[k][0] + width
+            while j < n and items[j][0] < limit:
+                j += 1
+            terms = set(map(_TERM, items[k:j]))
+            score = (len(terms - covered) if covered else len(terms), len(terms), j - k)
+            if score > best:
+                best, i, shown = score, k, terms
+            if j == n:
+                break
+        j = i + best[2]
+    first = items[i][0]
+    last = max(map(_END, items[i:j])) if j - i > 1 else items[i][1]
     span = max(width, last - first)
     lo = max(0, first - (span - (last - first)) // 2)
     hi = min(size, lo + span)
     lo = max(0, hi - span)
-    return lo, hi, set(terms[i:j])
+    return lo, hi, shown
 
 
 def _render(ft: FieldText, lo: int, hi: int, items: list[_Item]) -> Snippet:
@@ -89,31 +113,38 @@ def _render(ft: FieldText, lo: int, hi: int, items: list[_Item]) -> Snippet:
     closing = _CLOSERS.match(text, finish)
     if closing:
         finish = closing.end()
-    raw = text[begin:finish]
+    shift = 2 if lo else 0  # the marks count from the start of the lead, "… "
+    base = begin - shift
     marks: list[tuple[int, int]] = []
     for start, end, _ in items:  # sorted
-        a, b = spans[max(start, lo)][0] - begin, spans[min(end, hi) - 1][1] - begin
+        a, b = spans[start if start > lo else lo][0] - base, spans[min(end, hi) - 1][1] - base
         if marks and a <= marks[-1][1]:
-            marks[-1] = (marks[-1][0], max(b, marks[-1][1]))
+            if b > marks[-1][1]:
+                marks[-1] = (marks[-1][0], b)
         else:
             marks.append((a, b))
-    lead = ELLIPSIS + " " if lo > 0 else ""
     tail = " " + ELLIPSIS if hi < len(ft.tokens) else ""
-    shift = len(lead)
-    odd = "  " in raw or "\n" in raw or "\t" in raw or "\r" in raw or "\xa0" in raw
-    runs = [m.span() for m in _ODD_SPACE.finditer(raw)] if odd else []
-    if runs:  # collapse whitespace runs to one space; offsets after a run move left
-        cuts = [e for _, e in runs]
-        starts = [0, *cuts]
-        raw = (
-            " ".join(raw[a:b] for a, (b, _) in zip(starts, runs, strict=False))
-            + " "
-            + raw[cuts[-1] :]
-        )
-        lost = list(itertools.accumulate(e - s - 1 for s, e in runs))
-        marks = [(_moved(a, cuts, lost), _moved(b, cuts, lost)) for a, b in marks]
-    highlights = tuple((a + shift, b + shift) for a, b in marks)
-    return Snippet(ft.name, lead + raw + tail, highlights)
+    raw = text[begin:finish]
+    # Only a snippet holding one of these has its whitespace runs collapsed (so a lone
+    # U+200A, say, stays as it is).
+    if "  " in raw or "\n" in raw or "\t" in raw or "\r" in raw or "\xa0" in raw:
+        raw, marks = _collapse(raw, [(a - shift, b - shift) for a, b in marks])
+        if shift:
+            marks = [(a + shift, b + shift) for a, b in marks]
+    return Snippet(ft.name, ELLIPSIS + " " + raw + tail if lo else raw + tail, tuple(marks))
+
+
+def _collapse(raw: str, marks: list[tuple[int, int]]) -> tuple[str, list[tuple[int, int]]]:
+    """``raw`` with its whitespace runs collapsed to one space, and ``marks`` moved along."""
+    runs = [m.span() for m in _ODD_SPACE.finditer(raw)]
+    if not runs:
+        return raw, marks
+    cuts = [e for _, e in runs]
+    starts = [0, *cuts]
+    flat = " ".join(raw[a:b] for a, (b, _) in zip(starts, runs, strict=False))
+    lost = list(itertools.accumulate(e - s - 1 for s, e in runs))
+    moved = [(_moved(a, cuts, lost), _moved(b, cuts, lost)) for a, b in marks]
+    return flat + " " + raw[cuts[-1] :], moved
 
 
 def _moved(offset: int, cuts: list[int], lost: list[int]) -> int:

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence, Set
 from itertools import compress
 from operator import itemgetter, not_
+from sys import intern
 from typing import cast
 
 from monitor.matching.clauses import Clause
@@ -66,34 +67,52 @@ class KeyIndex:
         self._stems = frozenset(k[1:] for k in keys if k[0] == "*")
         self._stem_lengths = tuple(sorted({len(s) for s in self._stems}))
         self._checked = frozenset(k for found in filed for c in found[1:] for k in c)
-        self._memo: dict[str, _Yield] = {}  # the tokens seen that yield keys
-        self._barren: set[str] = set()  # the tokens seen that yield none
+        self._memo: dict[str, _Yield | tuple[()]] = {}  # the tokens seen: what they yield
+        self._intern()
+
+    def _intern(self) -> None:
+        """Every key one object, so that set look-ups on the hot path compare by identity."""
+        self._triggers = {
+            intern(k1): (
+                frozenset(map(intern, k2s)),
+                {intern(k2): tuple((i, tuple(_interned(n) for n in ns)) for i, ns in p)
+                 for k2, p in postings.items()},
+            )
+            for k1, (k2s, postings) in self._triggers.items()
+        }  # fmt: skip
+        self._checked = _interned(self._checked)
+        self._alternatives = {
+            rid: tuple(tuple(map(intern, c)) for c in cs) for rid, cs in self._alternatives.items()
+        }
 
     def __getstate__(self) -> dict[str, object]:
         """Pickled without the memo, which the new owner fills with its own tokens."""
-        return {**self.__dict__, "_memo": {}, "_barren": set()}
+        return {**self.__dict__, "_memo": {}}
 
-    def _yields(self, token: str) -> _Yield | None:
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._intern()  # unpickled strings are not interned
+
+    def _yields(self, token: str) -> _Yield | tuple[()]:
         keys = [token] if token in self._exact else []
         keys += ["*" + token[:n] for n in self._stem_lengths if token[:n] in self._stems]
         if not keys:
-            self._barren.add(token)
-            return None
+            self._memo[token] = ()
+            return ()
+        keys = list(map(intern, keys))
         opens = [t for t in map(self._triggers.get, keys) if t is not None]
         found = self._memo[token] = (self._checked.intersection(keys) or _EMPTY, *_merged(opens))
         return found
 
     def triggered(self, tokens: Set[str]) -> list[int]:
         """Ids (ascending) of the rules whose every clause has a key among ``tokens``."""
-        memo, barren = self._memo, self._barren
-        if len(memo) + len(barren) > MEMO_LIMIT:
+        memo = self._memo
+        if len(memo) > MEMO_LIMIT:
             memo.clear()
-            barren.clear()
-        fertile = list(tokens - barren)
-        maybe = list(map(memo.get, fertile))
+        maybe = list(map(memo.get, tokens))
         if None in maybe:
             yields = self._yields
-            maybe = [yields(t) if g is None else g for t, g in zip(fertile, maybe, strict=True)]
+            maybe = [yields(t) if g is None else g for t, g in zip(tokens, maybe, strict=True)]
         got = cast(list[_Yield], list(filter(None, maybe)))  # the tokens that yield keys
         present = {""}  # the keys present that rules check beyond their first clause
         present.update(*map(_KEYS, got))
@@ -112,6 +131,10 @@ class KeyIndex:
             for rid in sorted(ids)
             if rid not in alternatives or all(not present.isdisjoint(c) for c in alternatives[rid])
         ]
+
+
+def _interned(keys: frozenset[str]) -> frozenset[str]:
+    return frozenset(map(intern, keys)) if keys else _EMPTY
 
 
 def _merged(opens: Sequence[Trigger]) -> Trigger:
