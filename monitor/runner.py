@@ -24,6 +24,9 @@ from monitor.services import services, utc_now
 
 log = logging.getLogger("monitor.daemon")
 
+UNWIND_SECONDS = 5.0
+"""How long cancelled work may take to unwind after the grace before the edges close."""
+
 
 async def run(daemon: Daemon) -> None:
     """Run ``daemon`` until SIGTERM or SIGINT, then drain (see the module docstring)."""
@@ -87,6 +90,7 @@ async def run(daemon: Daemon) -> None:
         )
         scheduler.pause()  # no new jobs; shutdown() would cancel the running ones at once
         await _drain(grace)
+        await _cancel_the_rest()
         scheduler.shutdown(wait=False)
         daemon.svc = None
 
@@ -101,6 +105,17 @@ async def _drain(grace: float) -> None:
         if not pending:
             return
         await asyncio.wait(pending, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+
+
+async def _cancel_the_rest() -> None:
+    """Cancel what outlived the grace and let it unwind before the edges close: its work was
+    not committed, and the next start does it again. (Left running, it would fail on the
+    closed HTTP client or store, and log a traceback or record a false error on its feed.)"""
+    rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in rest:
+        task.cancel()
+    if rest:
+        await asyncio.wait(rest, timeout=UNWIND_SECONDS)
 
 
 def run_daemon(config_path: Path, loaded: LoadedConfig) -> None:

@@ -234,6 +234,7 @@ def write_config(
     hook_url: str,
     grace: str = "5s",
     http_timeout: str = "5s",
+    fetch_articles: str = "false",
 ) -> Path:
     """A fast daemon config: 1 s tick and polls, the rule ``hamas`` to an immediate digest."""
     feed_lines = [f"  - {{name: {name}, url: {json.dumps(url)}}}" for name, url in feeds.items()]
@@ -243,7 +244,7 @@ http:
   allow_networks: ["127.0.0.1/32"]
   timeout: {http_timeout}
   connect_timeout: 2s
-defaults: {{poll_interval: 1s, min_interval: 1s, fetch_articles: false, backfill: 3650d}}
+defaults: {{poll_interval: 1s, min_interval: 1s, fetch_articles: {fetch_articles}, backfill: 3650d}}
 daemon: {{tick: 1s, shutdown_grace: {grace}, watch_config: false}}
 delivery: {{lease: 3s, backoff: 1s, max_backoff: 2s}}
 feeds:
