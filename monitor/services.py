@@ -27,12 +27,10 @@ PAGE_PRIORITY, FEED_PRIORITY = 0, 1
 item already under way (an immediate alert, perhaps) does not wait behind a burst of feeds."""
 WORKER_TIMEOUT = 30.0
 WORKER_MEMORY = 512 << 20
-WORKER_MODULES = ("monitor.articles.extract", "monitor.feeds.parse", "monitor.cli")
-"""Modules the fork server imports once, so that no worker imports them itself: what the
-workers run, and ``monitor.cli``. multiprocessing re-runs the parent's main script in every
-new worker, and the ``monitor`` console script imports ``monitor.cli``, so without it each
-worker (one every ``max_tasks`` jobs) spent about a second importing the whole daemon.
-(Python 3.11's fork server cannot preload a console script through ``"__main__"``.)"""
+WORKER_MODULES = ("monitor.articles.extract", "monitor.feeds.parse")
+"""What the workers run, imported once by the fork server rather than by each worker. (They
+never import the daemon: the console script's entry point, :mod:`monitor.__main__`, which
+multiprocessing re-runs in every new worker, imports the command line only when called.)"""
 
 
 @dataclass

@@ -22,6 +22,7 @@ still to be parsed, so an item already under way is not held up behind a burst o
 from __future__ import annotations
 
 import asyncio
+import gc
 import heapq
 import itertools
 import multiprocessing
@@ -52,8 +53,11 @@ def _address_space() -> int:
         return 0
 
 
-def _limit_memory(headroom: int) -> None:
-    """Pool initializer: allow the worker ``headroom`` bytes beyond its start-up size."""
+def _start_worker(headroom: int) -> None:
+    """Pool initializer: allow the worker ``headroom`` bytes beyond its start-up size, and
+    keep the garbage collector off the objects inherited from the fork server (modules
+    preloaded there), so that collections neither scan them nor copy their shared pages."""
+    gc.freeze()
     limit = _address_space() + headroom
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
@@ -143,7 +147,7 @@ class WorkerPool:
         return ProcessPool(
             max_workers=self._max_workers,
             max_tasks=self._max_tasks,
-            initializer=_limit_memory,
+            initializer=_start_worker,
             initargs=(self.memory_limit,),
             context=self._context,
         )
