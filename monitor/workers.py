@@ -13,9 +13,10 @@ with ``RLIMIT_AS`` and is recycled after ``max_tasks`` jobs. Outcomes of ``Worke
   a fresh one replaces it, ``WorkerError``;
 - the worker dies (segfault, OOM killer, ``os._exit``): ``WorkerError``; the pool goes on.
 
-Jobs wait their turn here, not in pebble's first-come queue: at most one job per worker plus
-one is handed to pebble at a time, and a waiting job with a lower ``priority`` number goes
-first (first come among equals). The pipeline gives an article's page priority over feeds
+Jobs wait their turn here, not in pebble's first-come queue: at most ``HANDED_PER_WORKER``
+jobs per worker are handed to pebble at a time (enough that a worker never idles while the
+event loop is busy), and a waiting job with a lower ``priority`` number goes first (first
+come among equals). The pipeline gives an article's page priority over feeds
 still to be parsed, so an item already under way is not held up behind a burst of new feeds.
 """
 
@@ -40,6 +41,8 @@ from monitor.errors import WorkerError
 
 T = TypeVar("T")
 
+HANDED_PER_WORKER = 4
+"""Jobs per worker handed to pebble at once (running or queued there); the rest wait here."""
 _OUT_OF_MEMORY_EXIT = 86
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
@@ -155,7 +158,7 @@ class WorkerPool:
     def _turns(self) -> _Gate:
         loop = asyncio.get_running_loop()
         if self._gate is None or self._gate.loop is not loop:
-            self._gate = _Gate(loop, self._max_workers + 1)
+            self._gate = _Gate(loop, self._max_workers * HANDED_PER_WORKER)
         return self._gate
 
     async def run(self, fn: Callable[..., T], *args: Any, priority: int = 0) -> T:

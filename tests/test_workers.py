@@ -16,7 +16,7 @@ from typing import TypeVar
 import pytest
 
 from monitor.errors import FeedParseError, WorkerError
-from monitor.workers import WorkerPool
+from monitor.workers import HANDED_PER_WORKER, WorkerPool
 from tests.conftest import ROOT
 
 T = TypeVar("T")
@@ -240,25 +240,26 @@ async def _jobs_in_order(workers: WorkerPool, jobs: list[tuple[str, int]]) -> li
 
 
 def test_waiting_jobs_start_by_priority_then_arrival() -> None:
-    # One worker: "busy" runs, "next" is handed to pebble; the rest wait here, and the page
-    # (priority 0) overtakes the feeds that arrived before it.
-    jobs = [("busy", 1), ("next", 1), ("feed-a", 1), ("feed-b", 1), ("page", 0)]
+    # One worker: the first HANDED_PER_WORKER jobs go to pebble; the rest wait here, and the
+    # page (priority 0) overtakes the feeds that arrived before it.
+    handed = [(f"handed-{i}", 1) for i in range(HANDED_PER_WORKER)]
+    jobs = [*handed, ("feed-a", 1), ("feed-b", 1), ("page", 0)]
     with WorkerPool(max_workers=1) as workers:
         order = run(_jobs_in_order(workers, jobs))
-    assert order == ["busy", "next", "page", "feed-a", "feed-b"]
+    assert order == [name for name, _ in handed] + ["page", "feed-a", "feed-b"]
 
 
 def test_a_cancelled_waiting_job_gives_up_its_turn() -> None:
     async def scenario(workers: WorkerPool) -> list[float]:
-        running = [asyncio.create_task(workers.run(nap, 0.3)) for _ in range(2)]
+        handed = [asyncio.create_task(workers.run(nap, 0.1)) for _ in range(HANDED_PER_WORKER)]
         await asyncio.sleep(0.05)
         waiting = asyncio.create_task(workers.run(nap, 5.0))
         await asyncio.sleep(0.05)
         waiting.cancel()
-        after = [asyncio.create_task(workers.run(nap, 0.1)) for _ in range(3)]
-        return await asyncio.wait_for(asyncio.gather(*running, *after), 30)
+        after = [asyncio.create_task(workers.run(nap, 0.2)) for _ in range(3)]
+        return await asyncio.wait_for(asyncio.gather(*handed, *after), 30)
 
     with WorkerPool(max_workers=1) as workers:
         started = time.monotonic()
-        assert run(scenario(workers)) == [0.3, 0.3, 0.1, 0.1, 0.1]
+        assert run(scenario(workers)) == [0.1] * HANDED_PER_WORKER + [0.2] * 3
         assert time.monotonic() - started < 5  # the cancelled 5 s nap never ran
