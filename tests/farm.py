@@ -62,6 +62,9 @@ class Farm:
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                if len(body) < length:  # the client hung up mid-body (killed): no request
+                    self.close_connection = True
+                    return
                 req = Request(
                     self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
                 )
