@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import signal
 import subprocess
 import sys
@@ -129,6 +130,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tick", default="5s", help="daemon.tick")
     parser.add_argument("--sample", type=float, default=5.0, help="seconds between samples")
     parser.add_argument(
+        "--daemon-cpus",
+        help="pin the daemon and its workers to these CPUs (e.g. 0) and the farm to the others",
+    )
+    parser.add_argument(
         "--keep", type=Path, help="keep the state, config, log and farm records (stats.json) here"
     )
     args = parser.parse_args(argv)
@@ -139,7 +144,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     ctx = multiprocessing.get_context("spawn")
     ports_q = ctx.Queue()
-    farm = ctx.Process(target=serve, args=(spec, ports_q), daemon=True)
+    daemon_cpus, farm_cpus = _cpu_split(args.daemon_cpus)
+    farm = ctx.Process(target=_serve_on, args=(farm_cpus, spec, ports_q), daemon=True)
     with tempfile.TemporaryDirectory() as scratch:
         workdir = args.keep or Path(scratch)
         workdir.mkdir(parents=True, exist_ok=True)
@@ -148,7 +154,7 @@ def main(argv: list[str] | None = None) -> None:
             _t0, ports = ports_q.get(timeout=60)
             config = _config(workdir / "config.yaml", spec, ports, args.rules, args.tick)
             log_path = workdir / "monitor.log"
-            result = _run(config, log_path, args.minutes * 60, args.sample)
+            result = _run(config, log_path, args.minutes * 60, args.sample, daemon_cpus)
             stats = fetch_stats(ports)
             result["farm_cpu"] = cpu_seconds([farm.pid]) if farm.pid else 0.0
             samples = [asdict(x) for x in result["samples"]]
@@ -160,12 +166,34 @@ def main(argv: list[str] | None = None) -> None:
     report(args, spec, stats, result, _log_counts(log))
 
 
-def _run(config: Path, log_path: Path, seconds: float, every: float) -> dict[str, Any]:
-    """Run the daemon for ``seconds``, sampling it; stop it with SIGTERM."""
+def _cpu_split(spec: str | None) -> tuple[set[int] | None, set[int] | None]:
+    """The daemon's CPUs from ``--daemon-cpus`` and the farm's (all the others)."""
+    if spec is None:
+        return None, None
+    mine = {int(c) for c in spec.split(",")}
+    others = set(os.sched_getaffinity(0)) - mine
+    if not mine or not others:
+        raise SystemExit(f"--daemon-cpus {spec}: must leave the farm at least one CPU")
+    return mine, others
+
+
+def _serve_on(cpus: set[int] | None, spec: FarmSpec, ports_q: Any) -> None:
+    """The farm, pinned before it starts any thread."""
+    if cpus is not None:
+        os.sched_setaffinity(0, cpus)
+    serve(spec, ports_q)
+
+
+def _run(
+    config: Path, log_path: Path, seconds: float, every: float, cpus: set[int] | None = None
+) -> dict[str, Any]:
+    """Run the daemon for ``seconds`` (on ``cpus``, which its workers inherit), sampling it;
+    stop it with SIGTERM."""
     with log_path.open("w", encoding="utf-8") as log:
         start = time.time()
+        pin = [] if cpus is None else ["taskset", "-c", ",".join(map(str, sorted(cpus)))]
         daemon = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "run", "-c", str(config)],
+            [*pin, sys.executable, "-m", "monitor", "run", "-c", str(config)],
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=config.parent,

@@ -130,14 +130,28 @@ def _latency(spec: FarmSpec, stats: dict[str, Any], end: float) -> list[str]:
     alerts = [i for i in served if sum(map(int, i.split("/"))) % spec.alert_every == 0]
     due = [i for i in alerts if served[i] < end - 60]
     delivered = [i for i in due if i in arrivals]
-    lat = [arrivals[i] - served[i] for i in alerts if i in arrivals]
+
+    def feed_mode(item: str) -> str | None:
+        return spec.mode(int(item.split("/", maxsplit=1)[0]))
+
+    lat = [arrivals[i] - served[i] for i in alerts if i in arrivals and feed_mode(i) is None]
+    slow = [arrivals[i] - served[i] for i in alerts if i in arrivals and feed_mode(i) == "slow"]
     if not lat:
         return [f"latency: no immediate alert arrived ({len(due)} were due)"]
     return [
-        f"detection → delivery (immediate alerts, from the poll that first saw the item to the "
-        f"webhook's arrival): p50 {pct(lat, 50):.2f} s, p90 {pct(lat, 90):.2f} s, p99 "
-        f"{pct(lat, 99):.2f} s, max {max(lat):.2f} s over {len(lat)} alerts — target p99 under "
-        f"5 s: {_verdict(pct(lat, 99) < 5)}",
+        f"detection → delivery (immediate alerts of well-behaved feeds, from the poll that "
+        f"first saw the item to the webhook's arrival): p50 {pct(lat, 50):.2f} s, p90 "
+        f"{pct(lat, 90):.2f} s, p99 {pct(lat, 99):.2f} s, max {max(lat):.2f} s over {len(lat)} "
+        f"alerts — target p99 under 5 s: {_verdict(pct(lat, 99) < 5)}",
+        *(
+            [
+                f"  the same for the slow feeds, whose answer the farm holds back "
+                f"{spec.slow_seconds:.0f} s: p50 {pct(slow, 50):.2f} s, max {max(slow):.2f} s "
+                f"over {len(slow)} alerts"
+            ]
+            if slow
+            else []
+        ),
         f"alerts delivered: {len(delivered)}/{len(due)} of those seen more than 60 s before "
         "the end",
     ]
@@ -157,6 +171,11 @@ def report(
         f"soak: {minutes:.1f} min, {spec.feeds} feeds × {spec.items} items on {spec.hosts} "
         f"hosts, {interval:.0f} s interval, {spec.new_share:.0%} new per interval, "
         f"{args.rules} rules, 10 % of the feeds misbehaving; daemon.tick {args.tick}"
+        + (
+            f"; the daemon and its workers pinned to CPU {args.daemon_cpus}, the farm to the rest"
+            if getattr(args, "daemon_cpus", None)
+            else ""
+        )
     )
     print(
         f"daemon: {counts['polls']} polls that stored news or failed "

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from monitor.config.schema import Config
 from monitor.matching import RuleIndex
@@ -47,6 +48,18 @@ class Matcher:
     @classmethod
     def build(cls, config: Config, last_seen: LastSeen) -> Matcher:
         return cls(RuleIndex.from_config(config), last_seen)
+
+    @cached_property
+    def alerts_at_once(self) -> bool:
+        """Whether any rule notifies an immediate digest."""
+        return any(c.immediate for c in self.index.compiled)
+
+    def urgent(self, doc: Document) -> bool:
+        """Whether ``doc`` (a feed entry's own title and summary, before its page is
+        fetched) already matches a rule that alerts at once: its page then goes first."""
+        return self.alerts_at_once and any(
+            m.immediate for m in self.index.match(doc, snippets=False)
+        )
 
     def match(self, article: Article, *, now: datetime) -> Alerts:
         found = self.index.match(Document.from_article(article))

@@ -13,15 +13,15 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from monitor.alerts import Alerts
+from monitor.alerts import Alerts, Matcher
 from monitor.articles.boilerplate import learned_boilerplate, paragraph_fingerprints
 from monitor.articles.download import download_page
 from monitor.articles.extract import extract_job
 from monitor.articles.summary import html_to_text
 from monitor.config.schema import Feed
 from monitor.errors import ExtractError, FetchError, WorkerError
-from monitor.model import Article, ExtractedPage, FeedEntry
-from monitor.services import PAGE_PRIORITY, Services, in_thread
+from monitor.model import Article, Document, ExtractedPage, FeedEntry
+from monitor.services import PAGE_PRIORITY, URGENT_PRIORITY, Services, in_thread
 from monitor.store import FeedState
 from monitor.urls import canonicalize_url, host_of
 
@@ -67,6 +67,15 @@ async def _learned(svc: Services, host: str, now: datetime) -> frozenset[str]:
     return learned
 
 
+def page_priority(matcher: Matcher, feed: Feed, entry: FeedEntry) -> int:
+    """The worker priority of the entry's page: urgent when the feed's own text of the entry
+    already matches an immediate-alert rule."""
+    if not matcher.alerts_at_once:
+        return PAGE_PRIORITY
+    doc = Document(html_to_text(entry.title), _entry_text(entry), feed.name, feed.tags)
+    return URGENT_PRIORITY if matcher.urgent(doc) else PAGE_PRIORITY
+
+
 async def _article_for(
     svc: Services, feed: Feed, entry: FeedEntry, now: datetime
 ) -> tuple[Article, tuple[str, list[str]] | None]:
@@ -99,7 +108,7 @@ async def _article_for(
                 url,
                 learned,
                 downloaded.charset,
-                priority=PAGE_PRIORITY,
+                priority=page_priority(svc.matcher, feed, entry),
             )
             blocks = (host, paragraph_fingerprints(page.text))
         except (FetchError, ExtractError, WorkerError) as exc:

@@ -138,7 +138,7 @@ async def poll_feed(svc: Services, feed: Feed, state: FeedState) -> FeedReport:
             fetched.response.body,
             headers,
             fetched.response.url,
-            priority=FEED_PRIORITY,  # after pages of items already under way
+            priority=FEED_PRIORITY,  # before pages that only a digest waits for
         )
     except (FetchError, FeedParseError, WorkerError) as exc:
         return await _failure(svc, feed, state, now, exc)

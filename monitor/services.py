@@ -22,9 +22,12 @@ from monitor.workers import WorkerPool
 P = ParamSpec("P")
 T = TypeVar("T")
 
-PAGE_PRIORITY, FEED_PRIORITY = 0, 1
-"""Worker-job priorities: an article's page is cleaned before more feeds are parsed, so an
-item already under way (an immediate alert, perhaps) does not wait behind a burst of feeds."""
+URGENT_PRIORITY, FEED_PRIORITY, PAGE_PRIORITY = -1, 0, 1
+"""Worker-job priorities. The page of an entry whose feed text already matches an
+immediate-alert rule is cleaned first; then feeds are parsed, since parsing is what finds
+the next such entry; other pages, whose articles only wait for a scheduled digest, come
+last. (The wait is bounded: each poll holds one polling slot until its pages are done.)"""
+
 WORKER_TIMEOUT = 30.0
 WORKER_MEMORY = 512 << 20
 WORKER_MODULES = ("monitor.articles.extract", "monitor.feeds.parse")
