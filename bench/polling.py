@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import gzip
 import json
 import multiprocessing
@@ -106,7 +107,9 @@ def _rss_mib(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024
 
 
-async def _passes(config_path: Path, fetch_articles: bool, farm: int) -> dict[str, float]:
+async def _passes(
+    config_path: Path, fetch_articles: bool, farm: int, profile: str | None = None
+) -> dict[str, float]:
     from monitor.config import load_config
     from monitor.pipeline import poll_feeds
     from monitor.services import services
@@ -128,9 +131,18 @@ async def _passes(config_path: Path, fetch_articles: bool, farm: int) -> dict[st
         out["errors"] = sum(1 for r in reports if r.error)
         if not fetch_articles:
             states = svc.store.list_feeds()
+            profiler = cProfile.Profile(time.process_time) if profile else None
+            main0, farm0 = time.process_time(), cpu_seconds([farm])
             start = time.perf_counter()
+            if profiler:
+                profiler.enable()
             reports = await poll_feeds(svc, states)
+            if profiler:
+                profiler.disable()
+                profiler.dump_stats(str(profile))
             out["second_s"] = time.perf_counter() - start
+            out["second_main_cpu_s"] = time.process_time() - main0
+            out["second_farm_cpu_s"] = cpu_seconds([farm]) - farm0
             out["not_modified"] = sum(1 for r in reports if r.status == "not_modified")
     return out
 
@@ -148,7 +160,9 @@ def write_config(tmp: Path, port: int, feeds: int, fetch_articles: bool) -> Path
     return path
 
 
-def run_pipeline(feeds: int, items: int, fetch_articles: bool) -> dict[str, float]:
+def run_pipeline(
+    feeds: int, items: int, fetch_articles: bool, profile: str | None = None
+) -> dict[str, float]:
     ctx = multiprocessing.get_context("spawn")
     port_q = ctx.Queue()
     farm = ctx.Process(target=serve, args=(port_q, feeds, items), daemon=True)
@@ -158,7 +172,7 @@ def run_pipeline(feeds: int, items: int, fetch_articles: bool) -> dict[str, floa
         with tempfile.TemporaryDirectory() as tmp:
             config = write_config(Path(tmp), port, feeds, fetch_articles)
             assert farm.pid is not None
-            result = asyncio.run(_passes(config, fetch_articles, farm.pid))
+            result = asyncio.run(_passes(config, fetch_articles, farm.pid, profile))
     finally:
         farm.terminate()
         farm.join()
@@ -195,9 +209,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--repeat", type=int, default=2, help="article-pass rounds, alternating with the baseline"
     )
+    parser.add_argument(
+        "--no-articles",
+        action="store_true",
+        help="run the feed passes only (skip the article pass)",
+    )
+    parser.add_argument("--profile", metavar="PATH", help="cProfile the 304 pass into PATH")
     args = parser.parse_args(argv)
 
-    r = run_pipeline(args.feeds, args.items, fetch_articles=False)
+    r = run_pipeline(args.feeds, args.items, fetch_articles=False, profile=args.profile)
     print(f"feeds only: {args.feeds} feeds × {args.items} items, article fetching off")
     print(
         f"  first pass   {r['first_s']:7.2f} s  {args.feeds / r['first_s']:7.1f} feeds/s  "
@@ -207,6 +227,13 @@ def main(argv: list[str] | None = None) -> None:
         f"  304 pass     {r['second_s']:7.2f} s  {args.feeds / r['second_s']:7.1f} feeds/s  "
         f"({int(r['not_modified'])} not modified; goal: under 5 s)"
     )
+    per_get = r["second_main_cpu_s"] / args.feeds * 1000
+    print(
+        f"  304 pass CPU main process {r['second_main_cpu_s']:.2f} s ({per_get:.2f} ms per "
+        f"conditional GET), farm {r['second_farm_cpu_s']:.2f} s"
+    )
+    if args.no_articles:
+        return
 
     n = args.article_feeds * args.article_items
     pages = load_pages()

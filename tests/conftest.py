@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,3 +41,14 @@ def extract_or_reason(raw: bytes) -> ExtractedPage | str:
         return extract_page(raw, "https://example.com/story")
     except ExtractError as exc:
         return str(exc)
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    """A raw TCP listener on 127.0.0.1:0; a connection attempt would sit in its backlog."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    sock.setblocking(False)
+    with sock:
+        yield sock

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Iterator
 
 import pytest
 
@@ -22,17 +21,6 @@ from monitor.http.guard import (
 )
 from monitor.http.transport import GuardedBackend
 from tests.farm import Farm
-
-
-@pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    """A raw TCP listener on 127.0.0.1:0; a connection attempt would sit in its backlog."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(8)
-    sock.setblocking(False)
-    with sock:
-        yield sock
 
 
 def assert_never_connected(sock: socket.socket) -> None:

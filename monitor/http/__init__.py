@@ -2,7 +2,9 @@
 
 ``client`` holds the client (deadlines, redirects, concurrency, host cooldown, error
 mapping), ``guard`` the SSRF address checks, ``transport`` the connection pinning to checked
-addresses, and ``body`` the capped, bounded decompression of response bodies.
+addresses, ``pool`` the kept-alive connections (reused only for the same origin and checked
+address), ``headers`` the headers as sent and as returned, and ``body`` the capped, bounded
+decompression of response bodies.
 """
 
 from monitor.http.client import HttpClient

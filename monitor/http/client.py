@@ -4,9 +4,10 @@ Every request gets, in this order:
 
 - a concurrency slot (``concurrency`` in total, then ``per_host`` for each hop's host);
 - a wall-clock deadline (``timeout``) over the whole exchange, redirects and body included,
-  on top of httpx's connect (``connect_timeout``) and per-read timeouts;
+  on top of the connect (``connect_timeout``) and per-read timeouts;
 - per hop: the scheme and SSRF checks of ``monitor.http.guard`` (the connection itself is
-  pinned to the checked address by ``monitor.http.transport``), and the host cooldown;
+  pinned to the checked address by ``monitor.http.transport``; a kept-alive one is reused
+  only for the same origin and address, ``monitor.http.pool``), and the host cooldown;
 - redirects followed by hand, at most ``max_redirects``, loops refused;
 - the body read raw and decoded under a byte cap (``monitor.http.body``).
 
@@ -16,8 +17,10 @@ remaining ``retry_after`` at once, without connecting. The clock is ``time.monot
 
 Response headers are returned as received (lower-case names); the body is already decoded,
 so ``content-encoding``/``content-length`` describe the wire, not ``body``. Cookies are never
-stored: each request stands alone. A client belongs to one event loop. Every
-httpx/httpcore/OS error is mapped once, here, to the ``FetchError`` tree of ``monitor.errors``.
+stored (there is no cookie jar): each request stands alone. Requests go straight to the
+guarded transport, built here (httpx parses URLs only). A client belongs to one event loop.
+Every httpx/httpcore/OS error is mapped once, here, to the ``FetchError`` tree of
+``monitor.errors``.
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from email.utils import parsedate_to_datetime
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
 from urllib.parse import urljoin, urlsplit
 
@@ -46,6 +48,7 @@ from monitor.errors import (
 )
 from monitor.http.body import ACCEPT_ENCODING, BadEncoding, BodyTooLarge, read_capped
 from monitor.http.guard import AddressRefused, InvalidHost, normalize_url
+from monitor.http.headers import request_headers, response_headers
 from monitor.http.transport import GuardedTransport
 from monitor.model import HttpResponse
 
@@ -124,14 +127,18 @@ class HttpClient:
         self._settings = settings
         self._deadline = settings.timeout.total_seconds()
         connect = settings.connect_timeout.total_seconds()
-        self._client = httpx.AsyncClient(
-            transport=GuardedTransport(settings.allow_networks, settings.concurrency),
-            timeout=httpx.Timeout(self._deadline, connect=connect),
-            headers={"User-Agent": settings.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
-            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
-            follow_redirects=False,
-            trust_env=False,
-        )
+        self._transport = GuardedTransport(settings.allow_networks, settings.concurrency)
+        self._timeouts = {
+            "connect": connect,
+            "read": self._deadline,
+            "write": self._deadline,
+            "pool": self._deadline,
+        }
+        self._default_headers = {
+            "accept": ("Accept", "*/*"),
+            "accept-encoding": ("Accept-Encoding", ACCEPT_ENCODING),
+            "user-agent": ("User-Agent", settings.user_agent),
+        }
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._host_slots: dict[str, tuple[asyncio.Semaphore, int]] = {}
         self._not_before: dict[str, tuple[float, int]] = {}
@@ -146,7 +153,7 @@ class HttpClient:
 
     async def aclose(self) -> None:
         """Close all pooled connections."""
-        await self._client.aclose()
+        await self._transport.aclose()
 
     async def get(
         self, url: str, *, max_bytes: int, headers: Mapping[str, str] | None = None
@@ -205,13 +212,16 @@ class HttpClient:
             async with self._host_slot(target.host), self._slots:
                 async with asyncio.timeout_at(clock.at()):
                     with _mapped(url, hop_url):
-                        request = self._client.build_request(
-                            method, target, content=content, headers=headers
+                        response = await self._transport.request(
+                            method,
+                            target,
+                            request_headers(target, self._default_headers, headers, content),
+                            content,
+                            self._timeouts,
                         )
-                        response = await self._client.send(request, stream=True)
                         try:
-                            status = response.status_code
-                            location = response.headers.get("location", "").strip()
+                            status, received = response.status, response_headers(response.headers)
+                            location = received.get("location", "").strip()
                             if status in REDIRECTS and location:
                                 all_permanent = all_permanent and status in PERMANENT
                                 hop_url = urljoin(str(target), location)
@@ -221,22 +231,25 @@ class HttpClient:
                                     method, content = "GET", None
                                 continue
                             if not (200 <= status < 300 or status == 304):
-                                raise self._status_error(url, target.host, response)
-                            body = b"" if status == 304 else await self._read(response, max_bytes)
+                                raise self._status_error(url, target.host, status, received)
+                            if status == 304:  # no body; reading its end keeps the connection
+                                await read_capped(response.aiter_stream(), "", max_bytes)
+                                body = b""
+                            else:
+                                body = await self._read(response, received, max_bytes)
                         finally:
                             await response.aclose()
             permanent = str(target) if hop and all_permanent else None
-            headers_out = dict(response.headers.items())
-            return HttpResponse(str(target), status, headers_out, body, permanent)
+            return HttpResponse(str(target), status, received, body, permanent)
         raise TooManyRedirectsError(url, f"more than {self._settings.max_redirects} redirects")
 
     @staticmethod
-    async def _read(response: httpx.Response, cap: int) -> bytes:
-        length = response.headers.get("content-length", "").strip()
+    async def _read(response: httpcore.Response, headers: Mapping[str, str], cap: int) -> bytes:
+        length = headers.get("content-length", "").strip()
         if length.isdigit() and int(length) > cap:
             raise BodyTooLarge(cap, f"declared ({length} bytes)")
-        encoding = response.headers.get("content-encoding", "")
-        return await read_capped(response.aiter_raw(), encoding, cap)
+        encoding = headers.get("content-encoding", "")
+        return await read_capped(response.aiter_stream(), encoding, cap)
 
     @asynccontextmanager
     async def _host_slot(self, host: str) -> AsyncIterator[None]:
@@ -260,9 +273,10 @@ class HttpClient:
             raise HTTPStatusError(url, status, retry_after=remaining)
         self._not_before.pop(host, None)
 
-    def _status_error(self, url: str, host: str, response: httpx.Response) -> HTTPStatusError:
-        status = response.status_code
-        retry_after = parse_retry_after(response.headers.get("retry-after"), time.time())
+    def _status_error(
+        self, url: str, host: str, status: int, headers: Mapping[str, str]
+    ) -> HTTPStatusError:
+        retry_after = parse_retry_after(headers.get("retry-after"), time.time())
         if status in COOLDOWN_STATUSES and retry_after:
             self._not_before[host] = (time.monotonic() + retry_after, status)
         return HTTPStatusError(url, status, retry_after)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -165,3 +166,48 @@ async def resolve_checked(host: str, port: int, allow: Sequence[IPNetwork] = ())
             shown = host if host == str(ip) else f"{host} ({ip})"
             raise AddressRefused(f"{shown} refused: {why}")
     return addresses
+
+
+class CheckedAddresses:
+    """``resolve_checked`` with its answers kept for ``ttl`` seconds per host.
+
+    Only names that passed are kept; a refusal or a failed lookup is asked again next time.
+    Concurrent lookups of one host share a single resolution. ``clock`` is ``time.monotonic``
+    unless given.
+    """
+
+    def __init__(
+        self,
+        allow: Sequence[IPNetwork] = (),
+        ttl: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._allow = tuple(allow)
+        self._ttl = ttl
+        self._clock = clock
+        self._known: dict[str, tuple[float, tuple[IPAddress, ...]]] = {}
+        self._pending: dict[str, asyncio.Future[tuple[IPAddress, ...]]] = {}
+
+    async def get(self, host: str, port: int) -> tuple[IPAddress, ...]:
+        """The checked addresses of ``host``; ``AddressRefused`` or ``OSError`` as resolving."""
+        known = self._known.get(host)
+        if known is not None and known[0] > self._clock():
+            return known[1]
+        pending = self._pending.get(host)
+        if pending is None:
+            pending = asyncio.ensure_future(self._resolve(host, port))
+            self._pending[host] = pending
+            pending.add_done_callback(lambda done: self._settle(host, done))
+        return await asyncio.shield(pending)
+
+    async def _resolve(self, host: str, port: int) -> tuple[IPAddress, ...]:
+        return tuple(await resolve_checked(host, port, self._allow))
+
+    def _settle(self, host: str, done: asyncio.Future[tuple[IPAddress, ...]]) -> None:
+        del self._pending[host]
+        if done.cancelled() or done.exception() is not None:
+            return
+        now = self._clock()
+        if len(self._known) >= 4096:  # forget expired hosts, so the table stays small
+            self._known = {h: v for h, v in self._known.items() if v[0] > now}
+        self._known[host] = (now + self._ttl, done.result())

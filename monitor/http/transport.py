@@ -1,11 +1,14 @@
-"""An httpx transport whose every TCP connection goes through the SSRF guard.
+"""Connections that go only to addresses the SSRF guard checked.
 
 ``GuardedBackend`` wraps httpcore's AnyIO network backend: it resolves the host, refuses
 it when any address fails the guard, and connects to the address it checked (never to a
-second DNS answer), which defeats DNS rebinding. TLS SNI, certificate checks and the Host
-header still use the hostname, because httpcore takes them from the request origin, not
-from the socket. ``GuardedTransport`` is httpx's transport interface over an httpcore
-connection pool built on that backend; httpx 0.28 has no public knob for the backend.
+second DNS answer), which defeats DNS rebinding. ``GuardedTransport`` resolves and checks a
+request's host first (``CheckedAddresses``, answers kept briefly) and sends it over an
+pool whose connections are each pinned to a checked address (``monitor.http.pool``; the
+address is checked once more as it is connected to); a kept-alive connection is reused only
+for the same scheme, host and port and an address the host is checked to. TLS SNI,
+certificate checks and the Host header still use the hostname, because httpcore takes them
+from the request origin, not from the socket.
 """
 
 from __future__ import annotations
@@ -14,14 +17,21 @@ import asyncio
 import select
 import socket
 import ssl
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import httpcore
 import httpx
-from httpcore import AsyncConnectionInterface
 
-from monitor.http.guard import IPNetwork, resolve_checked
+from monitor.http.guard import (
+    AddressRefused,
+    CheckedAddresses,
+    IPAddress,
+    IPNetwork,
+    refusal,
+    resolve_checked,
+)
+from monitor.http.pool import Pool
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
@@ -40,22 +50,36 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         """Open a TCP stream to ``host``; ``AddressRefused`` before any connection if refused."""
+        host = host.strip("[]")
         try:
             async with asyncio.timeout(timeout):
-                addresses = await resolve_checked(host.strip("[]"), port, self._allow)
+                addresses = await resolve_checked(host, port, self._allow)
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(f"resolving {host!r} timed out") from exc
         except OSError as exc:
             raise httpcore.ConnectError(str(exc)) from exc
+        stream, _address = await self.connect_checked(host, addresses, port, timeout)
+        return stream
+
+    async def connect_checked(
+        self, host: str, addresses: Sequence[IPAddress], port: int, timeout: float | None
+    ) -> tuple[httpcore.AsyncNetworkStream, IPAddress]:
+        """Connect to the first of ``addresses`` (of ``host``) that answers, and say which.
+
+        Each is checked again first: ``AddressRefused`` before any connection if one fails.
+        """
+        for address in addresses:
+            why = refusal(address, self._allow)
+            if why is not None:
+                raise AddressRefused(f"{host} ({address}) refused: {why}")
         failure: httpcore.ConnectError | None = None
         for address in addresses:
             try:
-                stream = await self._inner.connect_tcp(
-                    str(address), port, timeout, local_address, socket_options
-                )
-                return _Stream(stream)
+                stream = await self._inner.connect_tcp(str(address), port, timeout)
             except httpcore.ConnectError as exc:
                 failure = httpcore.ConnectError(f"cannot connect to {address} port {port}: {exc}")
+                continue
+            return _Stream(stream), address
         raise failure or httpcore.ConnectError(f"no address for {host!r}")
 
     async def connect_unix_socket(
@@ -72,9 +96,9 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 class _Stream(httpcore.AsyncNetworkStream):
     """httpcore's stream with its socket looked up once.
 
-    Whenever the pool assigns a request it asks every idle connection whether its socket is
-    readable (the server hung up); AnyIO answers the socket lookup by rebuilding its table of
-    attributes, a ``getpeername`` call each time. Everything else is delegated.
+    Before an idle connection is reused the pool asks whether its socket is readable (the
+    server hung up); AnyIO answers the socket lookup by rebuilding its table of attributes,
+    a ``getpeername`` call each time. Everything else is delegated.
     """
 
     def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
@@ -85,7 +109,8 @@ class _Stream(httpcore.AsyncNetworkStream):
         return await self._inner.read(max_bytes, timeout)
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        await self._inner.write(buffer, timeout)
+        if buffer:  # httpcore writes the empty end of a body without one
+            await self._inner.write(buffer, timeout)
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -114,103 +139,56 @@ def _readable(sock: socket.socket | None) -> bool:
     return bool(poll.poll(0))
 
 
-class _ResponseStream(httpx.AsyncByteStream):
-    def __init__(self, stream: AsyncIterable[bytes]) -> None:
-        self._stream = stream
+class GuardedTransport:
+    """Requests over kept-alive connections, each pinned to addresses the guard checked.
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for part in self._stream:
-            yield part
-
-    async def aclose(self) -> None:
-        aclose = getattr(self._stream, "aclose", None)
-        if aclose is not None:
-            await aclose()
-
-
-class _Pool(httpcore.AsyncConnectionPool):
-    """httpcore's HTTP/1.1 pool with a linear assignment of queued requests to connections.
-
-    httpcore 1.0 scans every connection for every queued request, counts the pool once per
-    idle connection, and can hand one idle connection to two queued requests (the loser
-    retries); with dozens of requests in flight that cost more CPU than the transfers. The
-    policy is httpcore's: drop closed, expired and surplus idle connections; reuse an idle
-    connection to the origin; else open one while under the limit; else replace an idle
-    connection to another origin; else wait. Relies on httpcore 1.0 internals (pinned).
+    ``request`` resolves and checks the host first (answers kept ``ttl`` seconds), then sends
+    over a pooled connection to that origin and one of those addresses, or a new one
+    (``monitor.http.pool``). httpcore exceptions pass through unmapped; the client maps them.
     """
 
-    def _assign_requests_to_connections(self) -> list[AsyncConnectionInterface]:
-        closing: list[AsyncConnectionInterface] = []
-        for connection in list(self._connections):
-            if connection.is_closed():
-                self._connections.remove(connection)
-            elif connection.has_expired() or (
-                connection.is_idle() and len(self._connections) > self._max_keepalive_connections
-            ):
-                self._connections.remove(connection)
-                closing.append(connection)
-        taken = {id(r.connection) for r in self._requests if r.connection is not None}
-        free = [c for c in self._connections if id(c) not in taken and c.is_available()]
-        for request in self._requests:
-            if not request.is_queued():
-                continue
-            origin = request.request.url.origin
-            reuse = next((c for c in free if c.can_handle_request(origin)), None)
-            if reuse is None and len(self._connections) >= self._max_connections:
-                spare = next((c for c in free if c.is_idle()), None)
-                if spare is None:
-                    continue  # stays queued until a connection is released
-                free.remove(spare)
-                self._connections.remove(spare)
-                closing.append(spare)
-            if reuse is None:
-                reuse = self.create_connection(origin)
-                self._connections.append(reuse)
-            else:
-                free.remove(reuse)
-            request.assign_to_connection(reuse)
-        return closing
-
-
-class GuardedTransport(httpx.AsyncBaseTransport):
-    """httpx transport over an httpcore pool that connects only through ``GuardedBackend``.
-
-    httpcore exceptions pass through unmapped; the client maps them once.
-    """
-
-    def __init__(self, allow: Sequence[IPNetwork], max_connections: int) -> None:
-        self._pool = _Pool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=max_connections,
-            max_keepalive_connections=max_connections,
+    def __init__(self, allow: Sequence[IPNetwork], max_connections: int, ttl: float = 30.0) -> None:
+        self.addresses = CheckedAddresses(allow, ttl)
+        self.backend = GuardedBackend(allow)
+        self.pool = Pool(
+            self.backend.connect_checked,
+            httpx.create_ssl_context(),
+            limit=max_connections,
             keepalive_expiry=5.0,
-            network_backend=GuardedBackend(allow),
         )
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Send ``request`` through the guarded pool."""
-        assert isinstance(request.stream, httpx.AsyncByteStream)
-        core_request = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(
-                scheme=request.url.raw_scheme,
-                host=request.url.raw_host,
-                port=request.url.port,
-                target=request.url.raw_path,
-            ),
-            headers=request.headers.raw,
-            content=request.stream,
-            extensions=request.extensions,
+    async def request(
+        self,
+        method: str,
+        url: httpx.URL,
+        headers: list[tuple[bytes, bytes]],
+        content: bytes | None,
+        timeouts: dict[str, float],
+    ) -> httpcore.Response:
+        """Send one request; the response body still has to be read and closed."""
+        if url.scheme not in ("http", "https"):
+            raise httpcore.UnsupportedProtocol(f"unsupported scheme {url.scheme!r}")
+        host = url.host.strip("[]")
+        port = url.port or (443 if url.scheme == "https" else 80)
+        try:
+            async with asyncio.timeout(timeouts["connect"]):
+                addresses = await self.addresses.get(host, port)
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"resolving {host!r} timed out") from exc
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        target = httpcore.URL(
+            scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
         )
-        response = await self._pool.handle_async_request(core_request)
-        assert isinstance(response.stream, AsyncIterable)
-        return httpx.Response(
-            status_code=response.status,
-            headers=response.headers,
-            stream=_ResponseStream(response.stream),
-            extensions=response.extensions,
+        core = httpcore.Request(
+            method,
+            target,
+            headers=headers,
+            content=content or b"",
+            extensions={"timeout": timeouts},
         )
+        return await self.pool.request(core, addresses)
 
     async def aclose(self) -> None:
         """Close every pooled connection."""
-        await self._pool.aclose()
+        await self.pool.aclose()
