@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Row, or_, select, update
+from sqlalchemy import Connection, Row, Update, bindparam, or_, select, update
 
 from monitor.config.schema import Feed
 from monitor.store.records import FeedState, FeedSync, PollOutcome
@@ -181,9 +182,7 @@ def record_poll(conn: Connection, feed_id: int, outcome: PollOutcome) -> None:
         )
     else:
         values.update(
-            error_count=feeds.c.error_count + 1,
-            last_error=outcome.error or "unknown error",
-            last_error_kind=outcome.error_kind,
+            last_error=outcome.error or "unknown error", last_error_kind=outcome.error_kind
         )
     for name in ("etag", "last_modified", "body_hash"):
         if getattr(outcome, name) is not None:
@@ -192,9 +191,22 @@ def record_poll(conn: Connection, feed_id: int, outcome: PollOutcome) -> None:
         values["url"] = outcome.new_url
     if outcome.disable_reason:
         values.update(status="disabled", disabled_reason=outcome.disable_reason)
-    result = conn.execute(update(feeds).where(feeds.c.id == feed_id).values(**values))
+    statement = _record_poll_statement(tuple(values), not outcome.ok)
+    params = {f"v_{name}": value for name, value in values.items()}
+    result = conn.execute(statement, {"b_id": feed_id, **params})
     if result.rowcount == 0:
         raise KeyError(f"no feed with id {feed_id}")
+
+
+@cache
+def _record_poll_statement(names: tuple[str, ...], failed: bool) -> Update:
+    """The UPDATE of ``record_poll`` for one set of columns (and the error count bumped if
+    ``failed``), built once: a poll answered 304 spent more CPU building its statement
+    afresh than SQLite spent running it."""
+    values: dict[str, Any] = {name: bindparam(f"v_{name}") for name in names}
+    if failed:
+        values["error_count"] = feeds.c.error_count + 1
+    return update(feeds).where(feeds.c.id == bindparam("b_id")).values(values)
 
 
 def enable_feed(conn: Connection, name: str, now: datetime) -> bool:
