@@ -22,6 +22,7 @@ Hit = tuple[Leaf, str, int, int]  # leaf, field, start token, end token (exclusi
 Span = tuple[str, int, int, tuple[Hit, ...]]  # an occurrence and the hits it is made of
 MAX_NEAR_SPANS = 2000  # keeps pathological nested NEARs bounded
 _LEAVES = (Term, Entity)
+_NEXT = (1).__add__
 _LAST = chr(0x10FFFF)  # sorts after every character: stem + _LAST bounds the stem's tokens
 
 
@@ -31,7 +32,7 @@ class Evaluator:
     def __init__(self, analysis: Analysis) -> None:
         self.analysis = analysis
         self._occ: dict[Term, list[tuple[str, int, int]]] = {}
-        self._hits: dict[Leaf, list[Hit]] = {}
+        self._hits: dict[Leaf, list[Hit] | None] = {}
         self._positions: dict[str, dict[str, list[int]]] = {}
 
     def occurrences(self, term: Term) -> list[tuple[str, int, int]]:
@@ -47,11 +48,15 @@ class Evaluator:
             self._occ[term] = found
         return found
 
-    def _starts(self, term: Term, name: str) -> list[int]:
+    def _field_positions(self, name: str) -> dict[str, list[int]]:
         positions = self._positions.get(name)
-        ft = self.analysis.field(name)
         if positions is None:
-            positions = self._positions[name] = ft.positions()
+            positions = self._positions[name] = self.analysis.field(name).positions()
+        return positions
+
+    def _starts(self, term: Term, name: str) -> list[int]:
+        positions = self._field_positions(name)
+        ft = self.analysis.field(name)
         parts = term.parts
         if len(parts) == 1:
             if not term.prefix:
@@ -89,27 +94,43 @@ class Evaluator:
         return [(f, s, e, ((leaf, f, s, e),)) for f, s, e in self._where(leaf)]
 
     def evidence(self, node: Node) -> list[Hit] | None:
-        """None if ``node`` does not hold, else the hits that make it hold."""
+        """None if ``node`` does not hold, else the hits that make it hold (the list a leaf
+        gives is shared: not to be changed)."""
         if isinstance(node, _LEAVES):
-            cached = self._hits.get(node)
-            if cached is None:
-                cached = self._hits[node] = [(node, f, s, e) for f, s, e in self._where(node)]
-            return cached or None
+            try:
+                return self._hits[node]
+            except KeyError:
+                return self._leaf(node)
         if isinstance(node, And):
             hits: list[Hit] = []
             for child in node.children:
                 got = self.evidence(child)
                 if got is None:
                     return None
-                hits.extend(got)
+                hits += got
             return hits
         if isinstance(node, Or):
-            found = [got for got in map(self.evidence, node.children) if got is not None]
-            return [hit for got in found for hit in got] if found else None
+            found: list[Hit] | None = None
+            for child in node.children:
+                got = self.evidence(child)
+                if got is not None:
+                    found = list(got) if found is None else found + got
+            return found
         if isinstance(node, Not):
             return [] if self.evidence(node.child) is None else None
-        spans = self.near_spans(node)
-        return [hit for span in spans for hit in span[3]] or None
+        return [hit for span in self.near_spans(node) for hit in span[3]] or None
+
+    def _leaf(self, leaf: Leaf) -> list[Hit] | None:
+        if isinstance(leaf, Term) and len(leaf.parts) == 1 and not leaf.prefix:  # most leaves
+            hits: list[Hit] = []
+            for name in FIELDS if leaf.field is None else (leaf.field,):
+                starts = self._field_positions(name).get(leaf.parts[0])
+                if starts:
+                    hits += zip(repeat(leaf), repeat(name), starts, map(_NEXT, starts))
+        else:
+            hits = [(leaf, f, s, e) for f, s, e in self._where(leaf)]
+        found = self._hits[leaf] = hits or None
+        return found
 
     def near_spans(self, node: Node) -> list[Span]:
         """Occurrences of a NEAR operand: a leaf, an OR of operands, or a NEAR."""

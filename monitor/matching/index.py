@@ -25,10 +25,10 @@ from monitor.matching.evaluate import Evaluator, Hit
 from monitor.matching.nodes import Entity, Leaf, Query
 from monitor.matching.novelty import NoveltyDecision, Tracker, decide
 from monitor.matching.query import QueryError, parse_query
-from monitor.matching.snippets import build_snippets
+from monitor.matching.snippets import snippets_of
 from monitor.matching.text import Analysis
 from monitor.matching.triggers import KeyIndex
-from monitor.model import Document, Match
+from monitor.model import Document, Match, Snippet
 from monitor.model import Hit as HitRecord
 
 MAX_HITS_PER_TERM = 25
@@ -192,15 +192,20 @@ def build_match(
             counts[term] += 1
             if counts[term] <= MAX_HITS_PER_TERM:
                 kept.append(HitRecord(term, f, s, e))
-    located = [(f, s, e, term) for _, term, _, s, e, f in rows]
+    found: tuple[Snippet, ...] = ()
+    if snippets and rows:
+        body = sorted({(s, e, term) for _, term, in_text, s, e, _ in rows if in_text})
+        title = sorted({(s, e, term) for _, term, in_text, s, e, _ in rows if not in_text})
+        found = snippets_of(analysis, body, title)
+    options = rule.rule
     return Match(
-        rule=rule.rule.name,
+        rule=options.name,
         terms=terms,
         hits=tuple(kept),
-        snippets=build_snippets(analysis, located) if snippets else (),
-        notify=rule.rule.notify,
-        priority=rule.rule.priority,
-        group=rule.rule.group,
+        snippets=found,
+        notify=options.notify,
+        priority=options.priority,
+        group=options.group,
         immediate=rule.immediate,
         actors=actors,
     )

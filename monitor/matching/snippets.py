@@ -7,9 +7,8 @@ character spans of the snippet text; whitespace runs are collapsed to one space 
 is marked with ``…``.
 
 An article matching many rules builds many snippets, so the work shared between them is
-done once per field (``FieldText.spans`` and ``FieldText.collapsed``: the text with its
-whitespace runs collapsed, and where each run ends), and windows are scored with C-level
-``map`` chains rather than a Python loop per hit.
+done once per field (``FieldText.spans``). ``snippets_of`` takes the hits already split by
+field, as the matcher has them.
 """
 
 from __future__ import annotations
@@ -43,14 +42,26 @@ def build_snippets(
 ) -> tuple[Snippet, ...]:
     """One to ``limit`` snippets showing ``hits`` ``(field, start, end, term)`` (none if
     there are no hits)."""
-    body_set: set[_Item] = set()
-    title_set: set[_Item] = set()
+    body: set[_Item] = set()
+    title: set[_Item] = set()
     for f, s, e, term in hits:
         if f == "text":
-            body_set.add((s, e, term))
+            body.add((s, e, term))
         elif f == "title":
-            title_set.add((s, e, term))
-    body, title = sorted(body_set), sorted(title_set)
+            title.add((s, e, term))
+    return snippets_of(analysis, sorted(body), sorted(title), width=width, limit=limit)
+
+
+def snippets_of(
+    analysis: Analysis,
+    body: list[_Item],
+    title: list[_Item],
+    *,
+    width: int = WIDTH,
+    limit: int = LIMIT,
+) -> tuple[Snippet, ...]:
+    """``build_snippets`` from the hits already split by field, as ``(start, end, term)``
+    each sorted and without repeats."""
     title_only = {t for _, _, t in title}.difference(map(_TERM, body)) if title else ()
     room = limit - 1 if title_only else limit
     out: list[Snippet] = []

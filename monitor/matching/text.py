@@ -83,7 +83,13 @@ def _build_table() -> dict[int, str | None]:
 
 _TABLE = _build_table()
 _ASCII = {cp: out for cp, out in _TABLE.items() if cp < 0x80}
+# The ASCII part of the table for UTF-8 bytes (whose multi-byte sequences it leaves alone).
+_ASCII_BYTES = "".join(map(chr, range(0x80))).translate(_ASCII).encode() + bytes(range(0x80, 0x100))
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _fold_run(run: re.Match[str]) -> str:
+    return run.group().translate(_TABLE)
 
 
 def normalize(text: str) -> str:
@@ -91,7 +97,14 @@ def normalize(text: str) -> str:
     space, so lengths may change only where characters fold or drop."""
     if text.isascii():
         return text.lower().translate(_ASCII)
-    return unicodedata.normalize("NFKC", text).casefold().translate(_TABLE)
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    encoded = folded.encode("utf-8", "surrogatepass")
+    if len(encoded) - len(folded) > len(folded) >> 4:  # much non-ASCII: one table look-up each
+        return folded.translate(_TABLE)
+    # Mostly ASCII: ``str.translate`` looks every character up in the table one by one, so
+    # fold the few non-ASCII runs that way (their output is ASCII-stable) and the rest as bytes.
+    folded = _NON_ASCII.sub(_fold_run, folded)
+    return folded.encode("utf-8").translate(_ASCII_BYTES).decode("utf-8")
 
 
 def tokenize(normalized: str) -> list[str]:
