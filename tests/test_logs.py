@@ -57,8 +57,10 @@ def test_daemon_logs_json_lines_with_events_and_never_the_secret(
     assert matched == {("good", "hamas-damascus"), ("good", "axis-new-alignments")}
     names = {line["event"] for line in lines}
     assert {"daemon.started", "daemon.stopping"} <= names
-    # -vv lets the HTTP library log each request, URL included: redacted as well
-    assert any("key=***" in line["message"] for line in lines if line["logger"] == "httpx")
+    # -vv logs each HTTP response, URL included: redacted as well
+    requests = [line for line in lines if line["event"] == "http.response"]
+    assert any("key=***: 500" in line["message"] for line in requests)
+    assert all(line["logger"] == "monitor.http" for line in requests)
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ Every httpx/httpcore/OS error is mapped once, here, to the ``FetchError`` tree o
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
@@ -51,6 +52,8 @@ from monitor.http.guard import AddressRefused, InvalidHost, normalize_url
 from monitor.http.headers import request_headers, response_headers
 from monitor.http.transport import GuardedTransport
 from monitor.model import HttpResponse
+
+log = logging.getLogger("monitor.http")
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 PERMANENT = frozenset({301, 308})
@@ -221,6 +224,13 @@ class HttpClient:
                         )
                         try:
                             status, received = response.status, response_headers(response.headers)
+                            log.debug(
+                                "HTTP %s %s: %d",
+                                method,
+                                target,
+                                status,
+                                extra={"event": "http.response", "status": status},
+                            )
                             location = received.get("location", "").strip()
                             if status in REDIRECTS and location:
                                 all_permanent = all_permanent and status in PERMANENT
