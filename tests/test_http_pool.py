@@ -16,7 +16,7 @@ import pytest
 from monitor.config.schema import HttpSettings
 from monitor.errors import BlockedAddressError, HTTPStatusError, TransportError
 from monitor.http import HttpClient
-from monitor.http.guard import AddressRefused, CheckedAddresses, IPAddress, IPNetwork
+from monitor.http.guard import AddressRefused, CheckedAddresses, IPAddress
 from monitor.http.pool import Pool
 from monitor.http.transport import GuardedBackend, GuardedTransport
 from tests.receivers import make_ca
@@ -196,25 +196,6 @@ def test_an_unread_error_body_does_not_leave_its_connection_in_the_pool() -> Non
 
     run(scenario())
     assert server.connections == 2
-
-
-def test_checked_addresses_are_checked_again_as_they_are_connected_to(
-    listener: socket.socket,
-) -> None:
-    """A pinned connection re-checks its address: one not allowed is never connected to."""
-    port = listener.getsockname()[1]
-    loopback = ipaddress.ip_address("127.0.0.1")
-
-    async def connect(allow: list[IPNetwork]) -> None:
-        stream, _ = await GuardedBackend(allow).connect_checked(
-            "feeds.example", [loopback], port, 1
-        )
-        await stream.aclose()
-
-    with pytest.raises(AddressRefused, match=r"feeds\.example \(127\.0\.0\.1\) refused"):
-        run(connect([]))
-    with pytest.raises(BlockingIOError):
-        listener.accept()
 
 
 class CountingAddresses(CheckedAddresses):

@@ -1,14 +1,12 @@
 """Connections that go only to addresses the SSRF guard checked.
 
-``GuardedBackend`` wraps httpcore's AnyIO network backend: it resolves the host, refuses
-it when any address fails the guard, and connects to the address it checked (never to a
-second DNS answer), which defeats DNS rebinding. ``GuardedTransport`` resolves and checks a
-request's host first (``CheckedAddresses``, answers kept briefly) and sends it over an
-pool whose connections are each pinned to a checked address (``monitor.http.pool``; the
-address is checked once more as it is connected to); a kept-alive connection is reused only
-for the same scheme, host and port and an address the host is checked to. TLS SNI,
-certificate checks and the Host header still use the hostname, because httpcore takes them
-from the request origin, not from the socket.
+``GuardedTransport`` resolves and checks a request's host first (``CheckedAddresses``,
+answers kept briefly) and sends it over a pool whose connections are each pinned to a
+checked address (``monitor.http.pool``): ``GuardedBackend`` checks the address once more and
+connects to it, never to a second DNS answer, which defeats DNS rebinding. A kept-alive
+connection is reused only for the same scheme, host and port and an address the host is
+checked to. TLS SNI, certificate checks and the Host header still use the hostname, because
+httpcore takes them from the request origin, not from the socket.
 """
 
 from __future__ import annotations
@@ -17,7 +15,7 @@ import asyncio
 import select
 import socket
 import ssl
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import httpcore
@@ -29,37 +27,16 @@ from monitor.http.guard import (
     IPAddress,
     IPNetwork,
     refusal,
-    resolve_checked,
 )
 from monitor.http.pool import Pool
 
 
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Resolve, check, then connect to the checked address."""
+class GuardedBackend:
+    """Connects only to addresses that pass the guard, and says which one it reached."""
 
     def __init__(self, allow: Sequence[IPNetwork] = ()) -> None:
         self._allow = tuple(allow)
         self._inner = httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        """Open a TCP stream to ``host``; ``AddressRefused`` before any connection if refused."""
-        host = host.strip("[]")
-        try:
-            async with asyncio.timeout(timeout):
-                addresses = await resolve_checked(host, port, self._allow)
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(f"resolving {host!r} timed out") from exc
-        except OSError as exc:
-            raise httpcore.ConnectError(str(exc)) from exc
-        stream, _address = await self.connect_checked(host, addresses, port, timeout)
-        return stream
 
     async def connect_checked(
         self, host: str, addresses: Sequence[IPAddress], port: int, timeout: float | None
@@ -81,16 +58,6 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
                 continue
             return _Stream(stream), address
         raise failure or httpcore.ConnectError(f"no address for {host!r}")
-
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.AsyncNetworkStream:
-        """Never used: monitor talks TCP only."""
-        raise httpcore.ConnectError("unix sockets are not allowed")
-
-    async def sleep(self, seconds: float) -> None:
-        """Delegate to the wrapped backend."""
-        await self._inner.sleep(seconds)
 
 
 class _Stream(httpcore.AsyncNetworkStream):
